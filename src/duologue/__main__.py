@@ -1,0 +1,3 @@
+from duologue.cli import main
+
+main()

@@ -1,0 +1,19 @@
+"""The ``duologue`` command line: one Typer app, one file per group of commands.
+
+This package imports only Typer and the standard library at start-up; each
+command imports the core it needs when it runs, so ``duologue --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from duologue.cli import series_cmds, workspace_cmds
+from duologue.cli.base import app
+
+app.add_typer(series_cmds.series_app, name="series")
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main", "workspace_cmds"]

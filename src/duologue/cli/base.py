@@ -1,0 +1,56 @@
+"""The Typer app, shared helpers, and the one place where errors become messages and exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+
+class DuologueGroup(TyperGroup):
+    """Runs every command; turns a ``DuologueError`` into ``error: …`` and its exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        from duologue.errors import DuologueError
+
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except DuologueError as error:
+            if os.environ.get("DUOLOGUE_DEBUG") == "1":
+                raise
+            typer.echo(f"error: {error.message}", err=True)
+            raise typer.Exit(error.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("error: interrupted.", err=True)
+            raise typer.Exit(130) from None
+        except Exception as error:  # a bug in duologue: still one sentence, not a traceback
+            if os.environ.get("DUOLOGUE_DEBUG") == "1":
+                raise
+            typer.echo(
+                f"error: duologue failed unexpectedly ({type(error).__name__}: {error}); "
+                "run again with DUOLOGUE_DEBUG=1 to see where, and please report it.",
+                err=True,
+            )
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    cls=DuologueGroup,
+    name="duologue",
+    help="Publish a dialogue series: co-authors answering each other, turn by turn, through git.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def print_json(data: object) -> None:
+    import json
+
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")

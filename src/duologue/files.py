@@ -1,0 +1,108 @@
+"""Reading and writing files safely: regular files inside the workspace only,
+UTF-8 only, bounded in size, and every write atomic (temp file, fsync, rename).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+from duologue.errors import InvalidInput
+
+MAX_TEXT_BYTES = 8 * 1024 * 1024
+"""A post or settings file larger than this is refused rather than read."""
+
+
+def relative(path: Path, root: Path) -> str:
+    """``path`` as the user sees it in messages: relative to the workspace, ``/``-separated."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def is_inside(path: Path, root: Path) -> bool:
+    """True when ``path`` (resolved, links followed) lies inside ``root``."""
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def read_text(path: Path, root: Path, limit: int = MAX_TEXT_BYTES) -> str:
+    """The UTF-8 text of a regular file inside ``root``; never follows a symlink."""
+    shown = relative(path, root)
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        raise InvalidInput(f"{shown}: no such file.") from None
+    except OSError as error:
+        raise InvalidInput(f"{shown}: cannot be read ({error.strerror}).") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise InvalidInput(
+            f"{shown}: is not a regular file (a link or folder); duologue reads only regular files."
+        )
+    if not is_inside(path, root):
+        raise InvalidInput(f"{shown}: lies outside the workspace; duologue will not read it.")
+    if info.st_size > limit:
+        raise InvalidInput(
+            f"{shown}: is {info.st_size:,} bytes, more than the {limit:,} duologue reads; "
+            "split it or trim it."
+        )
+    # O_NOFOLLOW closes the gap between the lstat above and the open.
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as error:
+        raise InvalidInput(f"{shown}: cannot be read ({error.strerror}).") from None
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise InvalidInput(f"{shown}: is larger than the {limit:,} bytes duologue reads.")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise InvalidInput(
+            f"{shown}: is not UTF-8 (bad byte on line {line}); save it as UTF-8."
+        ) from None
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    """Replace ``path`` with ``data`` so a reader sees the old file or the new, never half."""
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp_name, 0o644)
+        os.replace(temp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_name)
+        raise
+
+
+def create_exclusive(path: Path, data: str) -> None:
+    """Write a new file atomically, refusing to replace one that exists."""
+    payload = data.encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp_name, 0o644)
+        # link() fails if the target exists, unlike rename(): no silent overwrite.
+        os.link(temp_name, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_name)

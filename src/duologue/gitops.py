@@ -1,0 +1,549 @@
+"""The GitPython boundary: every git call duologue makes lives here.
+
+Commits are built with plumbing through GitPython's command interface (a
+temporary index, ``write-tree``, ``commit-tree``, then ``update-ref <branch> <new>
+<old>``) because ``index.commit()`` commits as root without an identity, makes
+empty commits, ignores ``index.lock`` and moves the branch without checking
+where it pointed. Nothing here returns a GitPython object: callers get shas,
+paths and duologue's own small dataclasses.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+
+import git
+from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
+from gitdb.base import IStream
+
+from duologue.errors import GitFailure, InvalidInput, PushRejected
+
+ZERO_SHA = "0" * 40
+NETWORK_TIMEOUT_SECONDS = 120.0
+# Never wait on a password prompt; ssh must fail rather than ask.
+QUIET_ENV = {
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_ASKPASS": "",
+    "SSH_ASKPASS": "",
+    "GCM_INTERACTIVE": "never",
+    # Defence in depth behind check_remote_url: git itself refuses other transports.
+    "GIT_ALLOW_PROTOCOL": "file:https:http:ssh",
+}
+SCP_STYLE = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:(?!/)")
+TRAILER = re.compile(r"^(?P<key>Duologue-[A-Za-z-]+):\s*(?P<value>.*)$", re.M)
+
+
+@dataclass(frozen=True, slots=True)
+class CommitInfo:
+    """What duologue needs to know about one commit."""
+
+    sha: str
+    subject: str
+    trailers: dict[str, str]
+    added: tuple[str, ...] = ()
+    """Paths the commit added (relative to the repository root)."""
+    removed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    name: str
+    email: str
+
+
+def check_remote_url(url: str, remote: str) -> None:
+    """Refuse transports that run commands or read odd places (``ext::``, ``fd::``, ``-opt``)."""
+    candidate = url.strip()
+    if not candidate or candidate.startswith("-"):
+        raise GitFailure(f"remote {remote!r} has URL {url!r}, which git could read as an option; refusing.")
+    lowered = candidate.lower()
+    if lowered.startswith(("https://", "ssh://", "file://", "http://")):
+        return
+    if "::" in candidate or re.match(r"^[a-z][a-z0-9+.-]*://", lowered):
+        raise GitFailure(
+            f"remote {remote!r} has URL {url!r}, whose transport duologue does not allow; "
+            "use an https://, ssh:// or user@host:path URL, or a local path."
+        )
+    if SCP_STYLE.match(candidate) or candidate.startswith(("/", "./", "../", "~")) or ":" not in candidate:
+        return
+    raise GitFailure(
+        f"remote {remote!r} has URL {url!r}, which is not an https, ssh, user@host:path or "
+        "local-path URL; fix it with `git remote set-url`."
+    )
+
+
+def _explain(error: GitCommandError) -> str:
+    stderr = error.stderr if isinstance(error.stderr, str) else str(error.stderr or "")
+    lines = [
+        line.strip().removeprefix("stderr:").strip().strip("'").strip()
+        for line in stderr.splitlines()
+    ]
+    lines = [line for line in lines if line and not line.startswith("hint:")]
+    return lines[0] if lines else f"git exited with status {error.status}"
+
+
+class Repository:
+    """One git repository, opened once per command."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            self._repo = git.Repo(path, search_parent_directories=True)
+        except (InvalidGitRepositoryError, NoSuchPathError):
+            raise GitFailure(
+                f"{path} is not inside a git repository; run `duologue init` there first."
+            ) from None
+        if self._repo.working_tree_dir is None:
+            raise GitFailure(f"{path} is a bare repository; duologue needs a working tree.")
+        self.root = Path(self._repo.working_tree_dir)
+        self.git_dir = Path(self._repo.git_dir)
+
+    # -- low level -------------------------------------------------------------------------
+
+    def run(
+        self,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        strip: bool = True,
+    ) -> str:
+        """``git <args>``; raises ``GitCommandError``. Output as text."""
+        merged = dict(QUIET_ENV)
+        if env:
+            merged.update(env)
+        result = self._repo.git.execute(
+            ["git", *args],
+            env=merged,
+            kill_after_timeout=timeout,
+            strip_newline_in_stdout=strip,
+        )
+        return str(result)
+
+    def try_run(self, *args: str, env: Mapping[str, str] | None = None) -> str | None:
+        try:
+            return self.run(*args, env=env)
+        except GitCommandError:
+            return None
+
+    # -- state -----------------------------------------------------------------------------
+
+    def config(self, key: str) -> str | None:
+        value = self.try_run("config", "--get", key)
+        return value.strip() if value else None
+
+    def user_email(self) -> str | None:
+        return os.environ.get("GIT_COMMITTER_EMAIL") or self.config("user.email")
+
+    def committer(self) -> Person:
+        """git's own identity; a clear error when it is missing."""
+        name = os.environ.get("GIT_COMMITTER_NAME") or self.config("user.name")
+        email = self.user_email()
+        if not name or not email:
+            raise GitFailure(
+                "git does not know who you are: run `git config user.name \"Your Name\"` and "
+                "`git config user.email you@example.com` in this repository, then try again."
+            )
+        return Person(name, email)
+
+    def branch(self) -> str:
+        """The current branch's full ref; refuses a detached HEAD."""
+        ref = self.try_run("symbolic-ref", "-q", "HEAD")
+        if not ref:
+            raise GitFailure(
+                "HEAD is detached (not on a branch); run `git switch <branch>` first, "
+                "then try again."
+            )
+        return ref.strip()
+
+    def head(self) -> str | None:
+        """The sha HEAD points at, or None on a branch with no commits yet."""
+        value = self.try_run("rev-parse", "-q", "--verify", "HEAD^{commit}")
+        return value.strip() if value else None
+
+    def resolve(self, rev: str) -> str | None:
+        value = self.try_run("rev-parse", "-q", "--verify", f"{rev}^{{commit}}")
+        return value.strip() if value else None
+
+    def operation_in_progress(self) -> str | None:
+        markers = {
+            "MERGE_HEAD": "a merge",
+            "rebase-merge": "a rebase",
+            "rebase-apply": "a rebase or am",
+            "CHERRY_PICK_HEAD": "a cherry-pick",
+            "REVERT_HEAD": "a revert",
+            "BISECT_LOG": "a bisect",
+        }
+        for marker, what in markers.items():
+            if (self.git_dir / marker).exists():
+                return what
+        return None
+
+    def preflight(self) -> str:
+        """Everything that must hold before duologue writes; returns the branch ref."""
+        busy = self.operation_in_progress()
+        if busy:
+            raise GitFailure(
+                f"git is in the middle of {busy}; finish it or abort it (e.g. `git rebase "
+                "--abort`) before running duologue."
+            )
+        if (self.git_dir / "index.lock").exists():
+            raise GitFailure(
+                "another git process is running here (.git/index.lock exists); wait for it, "
+                "or remove the lock if no git is running."
+            )
+        return self.branch()
+
+    def tracked_changes(self) -> list[str]:
+        """Tracked paths with staged or unstaged changes (untracked files do not count)."""
+        out = self.run("status", "--porcelain=v1", "-z", "--untracked-files=no", strip=False)
+        return [entry[3:] for entry in out.split("\0") if len(entry) > 3]
+
+    def is_tracked(self, path: str) -> bool:
+        return bool(self.try_run("ls-files", "--error-unmatch", "--", path))
+
+    def in_tree(self, rev: str, path: str) -> bool:
+        return self.try_run("cat-file", "-e", f"{rev}:{path}") is not None
+
+    def read_blob(self, rev: str, path: str) -> bytes:
+        out = self._repo.git.execute(
+            ["git", "cat-file", "blob", f"{rev}:{path}"],
+            stdout_as_string=False,
+            strip_newline_in_stdout=False,
+            env=QUIET_ENV,
+        )
+        return bytes(out)  # type: ignore[arg-type]
+
+    def list_tree(self, rev: str, folder: str) -> list[str]:
+        out = self.try_run("ls-tree", "-r", "--name-only", "-z", rev, "--", folder)
+        return [p for p in (out or "").split("\0") if p]
+
+    # -- writing commits -------------------------------------------------------------------
+
+    def store_blob(self, data: bytes) -> str:
+        stream = IStream(b"blob", len(data), BytesIO(data))
+        return str(self._repo.odb.store(stream).hexsha.decode("ascii"))
+
+    def build_tree(self, base: str | None, changes: Mapping[str, bytes | None]) -> str:
+        """The tree of ``base`` with ``changes`` applied (None removes), via a temporary index."""
+        handle, index_path = tempfile.mkstemp(prefix="duologue-index-", dir=self.git_dir)
+        os.close(handle)
+        os.unlink(index_path)  # git wants to create it itself
+        env = {"GIT_INDEX_FILE": index_path}
+        try:
+            if base:
+                self.run("read-tree", base, env=env)
+            else:
+                self.run("read-tree", "--empty", env=env)
+            for path, data in changes.items():
+                if data is None:
+                    self.run("update-index", "--force-remove", "--", path, env=env)
+                else:
+                    sha = self.store_blob(data)
+                    self.run("update-index", "--add", "--cacheinfo", f"100644,{sha},{path}", env=env)
+            return self.run("write-tree", env=env).strip()
+        finally:
+            if os.path.exists(index_path):
+                os.unlink(index_path)
+
+    def tree_of(self, rev: str) -> str:
+        return self.run("rev-parse", f"{rev}^{{tree}}").strip()
+
+    def make_commit(
+        self,
+        tree: str,
+        parents: list[str],
+        message: str,
+        author: Person,
+        author_date: str | None = None,
+        committer: Person | None = None,
+    ) -> str:
+        """A commit object (no ref moves)."""
+        who = committer or self.committer()
+        env = {
+            "GIT_AUTHOR_NAME": author.name,
+            "GIT_AUTHOR_EMAIL": author.email,
+            "GIT_COMMITTER_NAME": who.name,
+            "GIT_COMMITTER_EMAIL": who.email,
+        }
+        if author_date:
+            env["GIT_AUTHOR_DATE"] = author_date
+        args = ["commit-tree", tree]
+        for parent in parents:
+            args += ["-p", parent]
+        args += ["-m", message]
+        return self.run(*args, env=env).strip()
+
+    def move_branch(self, branch: str, new: str, old: str | None, reason: str) -> None:
+        """Point ``branch`` at ``new`` only if it still points at ``old`` (compare and swap)."""
+        try:
+            self.run("update-ref", "-m", reason, branch, new, old or ZERO_SHA)
+        except GitCommandError:
+            raise GitFailure(
+                "the branch moved while duologue was working (another git or duologue "
+                "process?); nothing was changed. Try again."
+            ) from None
+
+    def stage_paths(self, changes: Mapping[str, str | None]) -> None:
+        """Make the real index agree with HEAD for just these paths (blob sha or None)."""
+        for path, sha in changes.items():
+            if sha is None:
+                self.run("update-index", "--force-remove", "--", path)
+            else:
+                self.run("update-index", "--add", "--cacheinfo", f"100644,{sha},{path}")
+
+    def blob_sha(self, rev: str, path: str) -> str | None:
+        value = self.try_run("rev-parse", "-q", "--verify", f"{rev}:{path}")
+        return value.strip() if value else None
+
+    def commit_files(
+        self, changes: Mapping[str, bytes | None], message: str, author: Person
+    ) -> str:
+        """ONE commit on the current branch holding exactly ``changes``; the index is updated
+        for those paths only, so anything else the user staged stays staged and out of it."""
+        branch = self.preflight()
+        committer = self.committer()
+        old = self.head()
+        tree = self.build_tree(old, changes)
+        if old and tree == self.tree_of(old):
+            raise GitFailure("there is nothing new to commit.")
+        new = self.make_commit(tree, [old] if old else [], message, author, committer=committer)
+        self.move_branch(branch, new, old, f"duologue: {message.splitlines()[0]}")
+        self.stage_paths({path: self.blob_sha(new, path) for path in changes})
+        return new
+
+    # -- reading history -------------------------------------------------------------------
+
+    def commit_info(self, rev: str) -> CommitInfo:
+        out = self.run("show", "-s", "--format=%H%x1f%s%x1f%B", rev)
+        sha, subject, body = out.split("\x1f", 2)
+        changes = self.run("diff-tree", "--no-commit-id", "-r", "--name-status", "-z", "--root", rev, strip=False)
+        added: list[str] = []
+        removed: list[str] = []
+        parts = [p for p in changes.split("\0") if p]
+        for status, path in zip(parts[::2], parts[1::2], strict=False):
+            if status.startswith("A"):
+                added.append(path)
+            elif status.startswith("D"):
+                removed.append(path)
+        return CommitInfo(
+            sha=sha,
+            subject=subject,
+            trailers=parse_trailers(body),
+            added=tuple(added),
+            removed=tuple(removed),
+        )
+
+    def commits_between(self, base: str, tip: str) -> list[str]:
+        """Commits reachable from ``tip`` but not ``base``, oldest first."""
+        out = self.run("rev-list", "--reverse", "--topo-order", f"{base}..{tip}")
+        return [line for line in out.splitlines() if line]
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        try:
+            self.run("merge-base", "--is-ancestor", ancestor, descendant)
+        except GitCommandError:
+            return False
+        return True
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        value = self.try_run("merge-base", a, b)
+        return value.strip() if value else None
+
+    def forced_paths(self, folder: str) -> set[str]:
+        """Paths under ``folder`` added by a commit carrying ``Duologue-Forced: true``."""
+        if self.head() is None:
+            return set()
+        out = self.run(
+            "log", "--diff-filter=A", "--name-only", "-z",
+            "--format=%x1e%(trailers:key=Duologue-Forced,valueonly)%x1f",
+            "--", folder, strip=False,
+        )
+        forced: set[str] = set()
+        for record in out.split("\x1e"):
+            if "\x1f" not in record:
+                continue
+            trailer, files = record.split("\x1f", 1)
+            if trailer.strip().lower() == "true":
+                forced.update(p.strip("\n") for p in files.split("\0") if p.strip("\n"))
+        return forced
+
+    # -- remotes ---------------------------------------------------------------------------
+
+    def upstream(self, branch: str, remote: str | None) -> tuple[str, str]:
+        """(remote name, remote branch ref) to sync with and hand off to."""
+        short = branch.removeprefix("refs/heads/")
+        configured_remote = self.config(f"branch.{short}.remote")
+        name = remote or configured_remote or "origin"
+        if name.startswith("-"):
+            raise InvalidInput(f"remote name {name!r} starts with '-'; name a real remote.")
+        merge = self.config(f"branch.{short}.merge") if name == configured_remote else None
+        remotes = (self.try_run("remote") or "").split()
+        if name not in remotes:
+            hint = f" (remotes here: {', '.join(remotes)})" if remotes else ""
+            raise GitFailure(
+                f"there is no git remote {name!r}{hint}; add the shared repository with "
+                f"`git remote add {name} URL` first."
+            )
+        url = self.run("remote", "get-url", "--", name).strip()
+        check_remote_url(url, name)
+        return name, merge or branch
+
+    def fetch(self, remote: str, remote_branch: str) -> str | None:
+        """Fetch one branch; the fetched sha, or None if the remote has no such branch yet."""
+        short = remote_branch.removeprefix("refs/heads/")
+        tracking = f"refs/remotes/{remote}/{short}"
+        try:
+            self.run(
+                "fetch", "--no-tags", "--no-recurse-submodules", remote,
+                f"+{remote_branch}:{tracking}",
+                timeout=NETWORK_TIMEOUT_SECONDS,
+            )
+        except GitCommandError as error:
+            reason = _explain(error)
+            if "couldn't find remote ref" in reason.lower():
+                return None
+            raise GitFailure(f"could not fetch from {remote!r}: {reason}.") from None
+        return self.resolve(tracking)
+
+    def remote_sha(self, remote: str, remote_branch: str) -> str | None:
+        out = self.run("ls-remote", "--", remote, remote_branch, timeout=NETWORK_TIMEOUT_SECONDS)
+        for line in out.splitlines():
+            sha, _, ref = line.partition("\t")
+            if ref == remote_branch:
+                return sha
+        return None
+
+    def push(self, remote: str, branch: str, remote_branch: str) -> str:
+        """Push ``branch``; returns the sha the remote now has. Raises ``PushRejected``."""
+        local = self.head()
+        if local is None:
+            raise GitFailure("there are no commits to hand off yet.")
+        try:
+            infos = self._repo.remote(remote).push(
+                f"{branch}:{remote_branch}",
+                kill_after_timeout=NETWORK_TIMEOUT_SECONDS,
+                env=QUIET_ENV,
+            )
+        except GitCommandError as error:
+            raise GitFailure(f"could not push to {remote!r}: {_explain(error)}.") from None
+        except ValueError as error:
+            raise GitFailure(f"could not push to {remote!r}: {error}.") from None
+        for info in infos:
+            if info.flags & git.PushInfo.REJECTED:
+                raise PushRejected(
+                    f"the remote moved on: {remote!r} has posts you do not have yet. Run "
+                    "`duologue sync`, then `duologue handoff` again."
+                )
+            if info.flags & (
+                git.PushInfo.ERROR | git.PushInfo.REMOTE_REJECTED | git.PushInfo.REMOTE_FAILURE
+            ):
+                raise GitFailure(f"{remote!r} refused the push: {info.summary.strip()}.")
+        try:
+            confirmed = self.remote_sha(remote, remote_branch)
+        except GitCommandError as error:
+            raise GitFailure(f"could not confirm the push with {remote!r}: {_explain(error)}.") from None
+        if confirmed != local:
+            raise GitFailure(
+                f"{remote!r} does not show the pushed commit (it has {confirmed or 'nothing'}); "
+                "run `duologue sync` and try again."
+            )
+        short = branch.removeprefix("refs/heads/")
+        if not self.config(f"branch.{short}.remote"):
+            self.run("config", f"branch.{short}.remote", remote)
+            self.run("config", f"branch.{short}.merge", remote_branch)
+        return confirmed
+
+    # -- moving the work tree --------------------------------------------------------------
+
+    def merge_commit_onto(self, commit: str, onto: str) -> str | None:
+        """The tree of ``commit``'s change replayed on ``onto``, or None on a conflict.
+        Uses ``merge-tree --write-tree``: no work tree or index is touched."""
+        parent = self.try_run("rev-parse", "-q", "--verify", f"{commit}^")
+        args = ["merge-tree", "--write-tree", "--no-messages"]
+        if parent:
+            args.append(f"--merge-base={parent.strip()}")
+        args += [onto, commit]
+        try:
+            out = self.run(*args)
+        except GitCommandError:
+            return None
+        return out.splitlines()[0].strip()
+
+    def replay(self, commit: str, onto: str) -> str | None:
+        """``commit`` cherry-picked onto ``onto`` as a new commit object, or None on conflict."""
+        tree = self.merge_commit_onto(commit, onto)
+        if tree is None:
+            return None
+        fmt = self.run("show", "-s", "--format=%an%x1f%ae%x1f%aI%x1f%B", commit, strip=False)
+        name, email, date, message = fmt.split("\x1f", 3)
+        return self.make_commit(tree, [onto], message.rstrip("\n") + "\n", Person(name, email), date)
+
+    def checkout_moving(self, branch: str, old: str | None, new: str) -> None:
+        """Move the work tree, index and branch from ``old`` to ``new``, keeping local changes
+        that do not touch the same files; refuses (changing nothing) when they do."""
+        try:
+            if old:
+                self.run("read-tree", "-m", "-u", old, new)
+            else:
+                self.run("read-tree", "-m", "-u", new)
+        except GitCommandError as error:
+            raise GitFailure(
+                f"your local changes would be overwritten ({_explain(error)}); commit or stash "
+                "them, then run `duologue sync` again."
+            ) from None
+        self.move_branch(branch, new, old, "duologue: sync")
+
+    def keep_ref(self, name: str, sha: str) -> None:
+        """A ref under refs/duologue/ that keeps ``sha`` (and its text) from being collected."""
+        self.run("update-ref", f"refs/duologue/{name}", sha)
+
+
+def parse_trailers(message: str) -> dict[str, str]:
+    """``Duologue-*`` trailers of a commit message as a dict."""
+    return {m["key"]: m["value"].strip() for m in TRAILER.finditer(message)}
+
+
+def init_repository(path: Path) -> bool:
+    """``git init`` at ``path`` unless it is already inside a repository; True if created."""
+    try:
+        git.Repo(path, search_parent_directories=True)
+        return False
+    except InvalidGitRepositoryError:
+        git.Repo.init(path)
+        return True
+
+
+def git_user_email(path: Path) -> str | None:
+    """git's user.email as seen from ``path`` (repository config, then global)."""
+    if os.environ.get("GIT_COMMITTER_EMAIL"):
+        return os.environ["GIT_COMMITTER_EMAIL"]
+    try:
+        return Repository(path).config("user.email")
+    except GitFailure:
+        try:
+            value = git.Git().execute(["git", "config", "--get", "user.email"])
+        except GitCommandError:
+            return None
+        return str(value).strip() or None
+
+
+def forced_paths_lookup(root: Path) -> Callable[[], set[str]]:
+    """For ``check``: a lazy lookup of posts whose commit carried Duologue-Forced."""
+
+    def lookup() -> set[str]:
+        try:
+            repo = Repository(root)
+        except GitFailure:
+            return set()
+        prefix = root.resolve().relative_to(repo.root.resolve()).as_posix()
+        folder = "series" if prefix == "." else f"{prefix}/series"
+        found = repo.forced_paths(folder)
+        strip = "" if prefix == "." else prefix + "/"
+        return {p.removeprefix(strip) for p in found}
+
+    return lookup
