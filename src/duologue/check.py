@@ -111,7 +111,9 @@ def _settings_keys(settings: Settings) -> dict[str, object]:
         return tomllib.load(handle)
 
 
-def _check_unknown_keys(found: _Findings, shown: str, data: dict[str, object], known: set[str]) -> None:
+def _check_unknown_keys(
+    found: _Findings, shown: str, data: dict[str, object], known: set[str]
+) -> None:
     for key in unknown_keys(data, known):
         found.warning(shown, f"unknown setting `{key}` is ignored; check its spelling.")
 
@@ -195,7 +197,9 @@ def _load_posts(
             continue
         turn = int(match["turn"])
         if turn in seen:
-            found.error(path, f"turn {turn} is taken twice (also {relative(seen[turn], settings.root)}).")
+            found.error(
+                path, f"turn {turn} is taken twice (also {relative(seen[turn], settings.root)})."
+            )
         seen[turn] = path
         try:
             posts.append(read_post(path, folder.name, settings))
@@ -246,11 +250,15 @@ def _check_references(
     for item in items:
         for ref in find_references(item.body, item.series):
             if ref.series not in turns_by_series:
-                found.error(item.path, f"[[{ref.series}#{ref.turn}]] names a series that does not exist.")
+                found.error(
+                    item.path, f"[[{ref.series}#{ref.turn}]] names a series that does not exist."
+                )
             elif ref.turn not in turns_by_series[ref.series]:
                 own = ref.series == item.series
                 label = f"#{ref.turn}" if own else f"{ref.series}#{ref.turn}"
-                found.error(item.path, f"[[{label}]] points at turn {ref.turn}, which does not exist.")
+                found.error(
+                    item.path, f"[[{label}]] points at turn {ref.turn}, which does not exist."
+                )
 
 
 def _check_drafts(
@@ -280,7 +288,9 @@ def _check_drafts(
             found.error(path, f"`author` {draft.author!r} is not an author of {series.slug!r}.")
         turns = turns_by_series.get(folder.name, set())
         if draft.in_reply_to is not None and draft.in_reply_to not in turns:
-            found.error(path, f"`in_reply_to` names turn {draft.in_reply_to}, which does not exist.")
+            found.error(
+                path, f"`in_reply_to` names turn {draft.in_reply_to}, which does not exist."
+            )
         if draft.extra_turn is not None:
             found.warning(path, "`turn` in a draft is ignored; publish assigns the turn.")
     _check_references(found, turns_by_series, drafts)

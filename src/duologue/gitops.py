@@ -10,6 +10,7 @@ paths and duologue's own small dataclasses.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tempfile
@@ -23,6 +24,10 @@ from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 from gitdb.base import IStream
 
 from duologue.errors import GitFailure, InvalidInput, PushRejected
+
+# GitPython logs push errors as warnings; we report them ourselves, in one sentence.
+logging.getLogger("git").addHandler(logging.NullHandler())
+logging.getLogger("git").propagate = False
 
 ZERO_SHA = "0" * 40
 NETWORK_TIMEOUT_SECONDS = 120.0
@@ -61,7 +66,9 @@ def check_remote_url(url: str, remote: str) -> None:
     """Refuse transports that run commands or read odd places (``ext::``, ``fd::``, ``-opt``)."""
     candidate = url.strip()
     if not candidate or candidate.startswith("-"):
-        raise GitFailure(f"remote {remote!r} has URL {url!r}, which git could read as an option; refusing.")
+        raise GitFailure(
+            f"remote {remote!r} has URL {url!r}, which git could read as an option; refusing."
+        )
     lowered = candidate.lower()
     if lowered.startswith(("https://", "ssh://", "file://", "http://")):
         return
@@ -70,7 +77,11 @@ def check_remote_url(url: str, remote: str) -> None:
             f"remote {remote!r} has URL {url!r}, whose transport duologue does not allow; "
             "use an https://, ssh:// or user@host:path URL, or a local path."
         )
-    if SCP_STYLE.match(candidate) or candidate.startswith(("/", "./", "../", "~")) or ":" not in candidate:
+    if (
+        SCP_STYLE.match(candidate)
+        or candidate.startswith(("/", "./", "../", "~"))
+        or ":" not in candidate
+    ):
         return
     raise GitFailure(
         f"remote {remote!r} has URL {url!r}, which is not an https, ssh, user@host:path or "
@@ -145,7 +156,7 @@ class Repository:
         email = self.user_email()
         if not name or not email:
             raise GitFailure(
-                "git does not know who you are: run `git config user.name \"Your Name\"` and "
+                'git does not know who you are: run `git config user.name "Your Name"` and '
                 "`git config user.email you@example.com` in this repository, then try again."
             )
         return Person(name, email)
@@ -216,7 +227,7 @@ class Repository:
             strip_newline_in_stdout=False,
             env=QUIET_ENV,
         )
-        return bytes(out)  # type: ignore[arg-type]
+        return bytes(out)
 
     def list_tree(self, rev: str, folder: str) -> list[str]:
         out = self.try_run("ls-tree", "-r", "--name-only", "-z", rev, "--", folder)
@@ -244,7 +255,9 @@ class Repository:
                     self.run("update-index", "--force-remove", "--", path, env=env)
                 else:
                     sha = self.store_blob(data)
-                    self.run("update-index", "--add", "--cacheinfo", f"100644,{sha},{path}", env=env)
+                    self.run(
+                        "update-index", "--add", "--cacheinfo", f"100644,{sha},{path}", env=env
+                    )
             return self.run("write-tree", env=env).strip()
         finally:
             if os.path.exists(index_path):
@@ -293,6 +306,10 @@ class Repository:
         for path, sha in changes.items():
             if sha is None:
                 self.run("update-index", "--force-remove", "--", path)
+            elif self.run("hash-object", "--", path).strip() == sha:
+                # From the file itself, so the index records its stat data too; --cacheinfo
+                # alone leaves the entry looking modified to read-tree and merge.
+                self.run("update-index", "--add", "--", path)
             else:
                 self.run("update-index", "--add", "--cacheinfo", f"100644,{sha},{path}")
 
@@ -321,7 +338,9 @@ class Repository:
     def commit_info(self, rev: str) -> CommitInfo:
         out = self.run("show", "-s", "--format=%H%x1f%s%x1f%B", rev)
         sha, subject, body = out.split("\x1f", 2)
-        changes = self.run("diff-tree", "--no-commit-id", "-r", "--name-status", "-z", "--root", rev, strip=False)
+        changes = self.run(
+            "diff-tree", "--no-commit-id", "-r", "--name-status", "-z", "--root", rev, strip=False
+        )
         added: list[str] = []
         removed: list[str] = []
         parts = [p for p in changes.split("\0") if p]
@@ -359,9 +378,14 @@ class Repository:
         if self.head() is None:
             return set()
         out = self.run(
-            "log", "--diff-filter=A", "--name-only", "-z",
+            "log",
+            "--diff-filter=A",
+            "--name-only",
+            "-z",
             "--format=%x1e%(trailers:key=Duologue-Forced,valueonly)%x1f",
-            "--", folder, strip=False,
+            "--",
+            folder,
+            strip=False,
         )
         forced: set[str] = set()
         for record in out.split("\x1e"):
@@ -399,7 +423,10 @@ class Repository:
         tracking = f"refs/remotes/{remote}/{short}"
         try:
             self.run(
-                "fetch", "--no-tags", "--no-recurse-submodules", remote,
+                "fetch",
+                "--no-tags",
+                "--no-recurse-submodules",
+                remote,
                 f"+{remote_branch}:{tracking}",
                 timeout=NETWORK_TIMEOUT_SECONDS,
             )
@@ -446,7 +473,9 @@ class Repository:
         try:
             confirmed = self.remote_sha(remote, remote_branch)
         except GitCommandError as error:
-            raise GitFailure(f"could not confirm the push with {remote!r}: {_explain(error)}.") from None
+            raise GitFailure(
+                f"could not confirm the push with {remote!r}: {_explain(error)}."
+            ) from None
         if confirmed != local:
             raise GitFailure(
                 f"{remote!r} does not show the pushed commit (it has {confirmed or 'nothing'}); "
@@ -481,11 +510,14 @@ class Repository:
             return None
         fmt = self.run("show", "-s", "--format=%an%x1f%ae%x1f%aI%x1f%B", commit, strip=False)
         name, email, date, message = fmt.split("\x1f", 3)
-        return self.make_commit(tree, [onto], message.rstrip("\n") + "\n", Person(name, email), date)
+        return self.make_commit(
+            tree, [onto], message.rstrip("\n") + "\n", Person(name, email), date
+        )
 
     def checkout_moving(self, branch: str, old: str | None, new: str) -> None:
         """Move the work tree, index and branch from ``old`` to ``new``, keeping local changes
         that do not touch the same files; refuses (changing nothing) when they do."""
+        self.try_run("update-index", "-q", "--refresh")
         try:
             if old:
                 self.run("read-tree", "-m", "-u", old, new)

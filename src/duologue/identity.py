@@ -59,8 +59,10 @@ def require_author(series: Series, identity: Identity) -> Author:
             f"{series.slug!r}; use one of: {handles}."
         )
     emails = ", ".join(author.email for author in series.authors)
-    seen = f"git user.email is {identity.git_email!r}" if identity.git_email else (
-        "git user.email is not set"
+    seen = (
+        f"git user.email is {identity.git_email!r}"
+        if identity.git_email
+        else ("git user.email is not set")
     )
     raise ActingAuthorUnknown(
         f"cannot tell which author of {series.slug!r} you are ({seen}); pass --as HANDLE "

@@ -12,7 +12,10 @@ from duologue.model import Post
 
 REFERENCE = re.compile(r"\[\[(?P<series>[a-z0-9][a-z0-9-]{0,63})?#(?P<turn>[0-9]{1,9})\]\]")
 # Code spans and fenced blocks: a reference written inside code is shown, not linked.
-FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})[^\n]*\n.*?(?:^(?P=indent)?(?P=fence)[`~]*[ \t]*$|\Z)", re.M | re.S)
+FENCE = re.compile(
+    r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})[^\n]*\n.*?(?:^(?P=indent)?(?P=fence)[`~]*[ \t]*$|\Z)",
+    re.M | re.S,
+)
 CODE_SPAN = re.compile(r"(?P<ticks>`+)(?!`).+?(?<!`)(?P=ticks)(?!`)", re.S)
 
 

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import frontmatter
 import yaml
+from frontmatter.default_handlers import YAMLHandler
 
 from duologue.errors import InvalidInput
 from duologue.files import read_text, relative
@@ -23,7 +24,14 @@ from duologue.model import POST_FILE_PATTERN, Draft, Post, Settings
 MAX_FRONT_MATTER_BYTES = 64 * 1024
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 FIELD_ORDER = (
-    "title", "author", "date", "turn", "in_reply_to", "tags", "summary", "canonical_url",
+    "title",
+    "author",
+    "date",
+    "turn",
+    "in_reply_to",
+    "tags",
+    "summary",
+    "canonical_url",
 )
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -67,7 +75,7 @@ def _refuse_anchors(text: str) -> None:
             raise _FrontMatterError("YAML anchors and aliases (& and *) are not allowed")
 
 
-class _StrictYAMLHandler(frontmatter.YAMLHandler):  # type: ignore[misc]
+class _StrictYAMLHandler(YAMLHandler):
     def load(self, fm: str, **kwargs: object) -> Any:
         if len(fm.encode("utf-8")) > MAX_FRONT_MATTER_BYTES:
             raise _FrontMatterError(
@@ -200,7 +208,9 @@ def parse_post(text: str, path: Path, series: str, settings: Settings) -> Post:
     meta, body = split_document(text, shown)
     turn = _turn_number(meta, "turn", shown)
     if turn is None:
-        raise InvalidInput(f"{shown}: `turn` is missing from the front matter; add turn: {int(match['turn'])}.")
+        raise InvalidInput(
+            f"{shown}: `turn` is missing from the front matter; add turn: {int(match['turn'])}."
+        )
     if turn != int(match["turn"]):
         raise InvalidInput(
             f"{shown}: `turn` is {turn} but the file name says {int(match['turn'])}; "
@@ -257,13 +267,18 @@ def format_document(fields: dict[str, Any], body: str) -> str:
     """Front matter (in duologue's field order, empty fields left out) and body."""
     ordered = {key: fields[key] for key in FIELD_ORDER if fields.get(key) not in (None, (), [])}
     ordered.update(
-        (key, value) for key, value in fields.items() if key not in ordered and value is not None
+        (key, value)
+        for key, value in fields.items()
+        if key not in FIELD_ORDER and value is not None
     )
-    ordered = {key: list(value) if isinstance(value, tuple) else value for key, value in ordered.items()}
+    ordered = {
+        key: list(value) if isinstance(value, tuple) else value for key, value in ordered.items()
+    }
     post = frontmatter.Post(body.strip("\n"), **ordered)
-    return str(
-        frontmatter.dumps(post, handler=_HANDLER, Dumper=_Dumper, sort_keys=False, width=1000)
-    ) + "\n"
+    return (
+        str(frontmatter.dumps(post, handler=_HANDLER, Dumper=_Dumper, sort_keys=False, width=1000))
+        + "\n"
+    )
 
 
 def format_post(post: Post) -> str:

@@ -17,7 +17,6 @@ from duologue.toml_out import toml_line
 from duologue.workspace import (
     SERIES_FILE,
     SETTINGS_FILE,
-    check_output_folder,
     check_slug,
     check_web_url,
     load_settings,
@@ -26,7 +25,9 @@ from duologue.workspace import (
     series_toml_path,
 )
 
-AUTHOR_SPEC = re.compile(r"^\s*(?P<handle>[^:\s]+)\s*:\s*(?P<name>[^<>]+?)\s*<(?P<email>[^<>\s]+)>\s*$")
+AUTHOR_SPEC = re.compile(
+    r"^\s*(?P<handle>[^:\s]+)\s*:\s*(?P<name>[^<>]+?)\s*<(?P<email>[^<>\s]+)>\s*$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +82,9 @@ def init_workspace(path: Path, title: str, base_url: str) -> InitResult:
         ignore_text = ignore.read_text("utf-8") if ignore.is_file() else ""
         rule = f"/{output.strip('/')}/"
         if rule not in ignore_text.splitlines():
-            ignore_text += ("" if not ignore_text or ignore_text.endswith("\n") else "\n") + rule + "\n"
+            ignore_text += (
+                ("" if not ignore_text or ignore_text.endswith("\n") else "\n") + rule + "\n"
+            )
             write_atomic(ignore, ignore_text)
         wanted[ignore] = ignore_text.encode("utf-8")
 
@@ -104,8 +107,8 @@ def parse_author_option(value: str, index: int) -> Author:
     match = AUTHOR_SPEC.match(value)
     if not match:
         raise InvalidInput(
-            f"--author {value!r} is not in the form \"HANDLE:Name <email>\", e.g. "
-            "\"ana:Ana Lima <ana@example.com>\"."
+            f'--author {value!r} is not in the form "HANDLE:Name <email>", e.g. '
+            '"ana:Ana Lima <ana@example.com>".'
         )
     try:
         return parse_author(
@@ -185,7 +188,9 @@ def create_series(
         try:
             name = path.relative_to(repo.root).as_posix()
             committer = repo.committer()
-            repo.commit_files({name: text.encode("utf-8")}, f"{slug}: new series \"{title}\"", committer)
+            repo.commit_files(
+                {name: text.encode("utf-8")}, f'{slug}: new series "{title}"', committer
+            )
         except BaseException:
             path.unlink(missing_ok=True)
             if not any(path.parent.iterdir()):

@@ -15,7 +15,9 @@ from duologue.turns import is_overdue, next_author
 from duologue.workspace import list_post_files, load_all_series, load_series
 
 
-def series_status(settings: Settings, series: Series, identity: Identity, now: datetime) -> SeriesStatus:
+def series_status(
+    settings: Settings, series: Series, identity: Identity, now: datetime
+) -> SeriesStatus:
     files = list_post_files(settings, series.slug)
     last = read_post(files[-1].path, series.slug, settings) if files else None
     upcoming = next_author(series.authors, last.author if last else None)

@@ -27,9 +27,7 @@ def expected_author(authors: Sequence[Author], previous_author: str | None) -> s
     return next_author(authors, previous_author).handle
 
 
-def out_of_rotation(
-    authors: Sequence[Author], authors_in_turn_order: Sequence[str]
-) -> list[int]:
+def out_of_rotation(authors: Sequence[Author], authors_in_turn_order: Sequence[str]) -> list[int]:
     """Indexes (0-based) of posts not written by the author whose turn it was."""
     found: list[int] = []
     previous: str | None = None

@@ -25,7 +25,13 @@ MAX_CONFIG_BYTES = 256 * 1024
 
 SETTINGS_KEYS = {"title", "base_url", "timezone", "output", "feed_limit"}
 SERIES_KEYS = {
-    "title", "description", "hashtag", "language", "id", "reply_within_days", "authors",
+    "title",
+    "description",
+    "hashtag",
+    "language",
+    "id",
+    "reply_within_days",
+    "authors",
 }
 AUTHOR_KEYS = {"handle", "name", "email", "url"}
 RESERVED_OUTPUT = {"series", "drafts", ".git", "templates"}
@@ -55,11 +61,13 @@ def _load_toml(path: Path, root: Path) -> dict[str, Any]:
         raise ConfigError(f"{shown}: is not valid TOML ({error}); fix the syntax.") from None
 
 
-def _string(data: dict[str, Any], key: str, shown: str, *, required: bool, default: str = "") -> str:
+def _string(
+    data: dict[str, Any], key: str, shown: str, *, required: bool, default: str = ""
+) -> str:
     value = data.get(key)
     if value is None:
         if required:
-            raise ConfigError(f"{shown}: `{key}` is missing; add {key} = \"...\".")
+            raise ConfigError(f'{shown}: `{key}` is missing; add {key} = "...".')
         return default
     if not isinstance(value, str):
         raise ConfigError(f"{shown}: `{key}` must be a string, not {type(value).__name__}.")
@@ -124,7 +132,7 @@ def load_settings(root: Path) -> Settings:
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(
             f"{shown}: `timezone` {zone_name!r} is not an IANA time zone; use a name "
-            "like \"UTC\" or \"Europe/Lisbon\"."
+            'like "UTC" or "Europe/Lisbon".'
         ) from None
     output = _string(data, "output", shown, required=False, default="public")
     check_output_folder(output, shown)
@@ -148,12 +156,11 @@ def check_output_folder(output: str, shown: str) -> None:
         or ".." in pure.parts
         or "\\" in output
         or pure.parts[0] in RESERVED_OUTPUT
-        or pure.parts[0] == "."
-        and len(pure.parts) == 1
+        or (pure.parts[0] == "." and len(pure.parts) == 1)
     ):
         raise ConfigError(
             f"{shown}: `output` {output!r} must be a folder inside the workspace other than "
-            "series/, drafts/ or .git/, like \"public\"."
+            'series/, drafts/ or .git/, like "public".'
         )
 
 
@@ -178,7 +185,9 @@ def parse_series(slug: str, data: dict[str, Any], shown: str) -> Series:
     title = _string(data, "title", shown, required=True)
     series_id = _string(data, "id", shown, required=True).strip()
     if ":" not in series_id or any(ch.isspace() for ch in series_id):
-        raise ConfigError(f"{shown}: `id` {series_id!r} is not a URI like tag:example.org,2026-01-01:{slug}.")
+        raise ConfigError(
+            f"{shown}: `id` {series_id!r} is not a URI like tag:example.org,2026-01-01:{slug}."
+        )
     raw_authors = data.get("authors")
     if not isinstance(raw_authors, list):
         raise ConfigError(f"{shown}: `authors` is missing; add at least two [[authors]] tables.")

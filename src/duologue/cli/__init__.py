@@ -6,7 +6,7 @@ command imports the core it needs when it runs, so ``duologue --help`` stays fas
 
 from __future__ import annotations
 
-from duologue.cli import series_cmds, workspace_cmds
+from duologue.cli import series_cmds, turn_cmds, workspace_cmds
 from duologue.cli.base import app
 
 app.add_typer(series_cmds.series_app, name="series")
@@ -16,4 +16,4 @@ def main() -> None:
     app()
 
 
-__all__ = ["app", "main", "workspace_cmds"]
+__all__ = ["app", "main", "turn_cmds", "workspace_cmds"]

@@ -11,14 +11,16 @@ from duologue.cli.base import app, print_json
 
 AsOption = Annotated[
     str | None,
-    typer.Option("--as", help="Act as this author handle (else DUOLOGUE_AUTHOR, else git user.email)."),
+    typer.Option(
+        "--as", help="Act as this author handle (else DUOLOGUE_AUTHOR, else git user.email)."
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")]
 
 
 @app.command()
 def init(
-    path: Annotated[Path, typer.Argument(help="Folder to make a workspace.")] = Path("."),
+    path: Annotated[Path, typer.Argument(help="Folder to make a workspace.")] = Path(),
     title: Annotated[str, typer.Option(help="Site title.")] = "Dialogues",
     base_url: Annotated[
         str, typer.Option("--base-url", help="Absolute URL the built site is served from.")
@@ -64,7 +66,7 @@ def format_status(row: dict[str, object]) -> str:
     lines = [f"{row['series']} — {row['title']}"]
     if row["posts"]:
         lines.append(
-            f"  {row['posts']} posts; latest #{row['last_turn']} \"{row['last_title']}\" "
+            f'  {row["posts"]} posts; latest #{row["last_turn"]} "{row["last_title"]}" '
             f"by {row['last_author']} on {row['last_date']}"
         )
         since = f" since {row['waiting_since']}"

@@ -1,0 +1,232 @@
+"""``duologue publish``: a draft becomes turn N+1 in ONE commit, or nothing changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from duologue.errors import InvalidInput, NotYourTurn
+from duologue.files import create_exclusive, is_inside, read_text, relative
+from duologue.identity import Identity, require_author
+from duologue.journal import (
+    PublishJournal,
+    clear_journal,
+    exclusive,
+    fault_point,
+    finish_publish,
+    sha256_of,
+    write_journal,
+)
+from duologue.links import find_references
+from duologue.model import Author, Draft, Post, Series, Settings
+from duologue.posts import format_post, parse_draft, parse_post, read_post
+from duologue.turns import next_author
+from duologue.workspace import list_draft_paths, list_post_files, load_series
+
+
+@dataclass(frozen=True, slots=True)
+class PublishResult:
+    post: Post
+    commit: str
+    next_author: Author
+    forced: bool
+
+
+def find_draft(
+    settings: Settings, target: str, cwd: Path, identity: Identity
+) -> tuple[Series, Path]:
+    """A draft path, or a series slug naming the acting author's only draft there."""
+    candidate = (cwd / target) if not Path(target).is_absolute() else Path(target)
+    looks_like_path = "/" in target or target.endswith(".md")
+    if looks_like_path:
+        drafts = settings.drafts_dir
+        if (
+            not is_inside(candidate, drafts)
+            or candidate.parent.parent.resolve() != drafts.resolve()
+        ):
+            raise InvalidInput(
+                f"{target}: is not a draft in {relative(drafts, settings.root)}/<series>/; "
+                "publish only drafts inside this workspace."
+            )
+        if not candidate.exists():
+            raise InvalidInput(f"{target}: no such draft.")
+        series = load_series(settings, candidate.parent.name)
+        return series, candidate.absolute()
+    series = load_series(settings, target)
+    author = require_author(series, identity)
+    mine: list[Path] = []
+    for path in list_draft_paths(settings, series.slug):
+        try:
+            draft = parse_draft(read_text(path, settings.root), path, series.slug, settings)
+        except InvalidInput:
+            continue
+        if draft.author in (None, author.handle):
+            mine.append(path)
+    if not mine:
+        raise InvalidInput(
+            f"you ({author.handle}) have no draft in drafts/{series.slug}/; write one with "
+            f"`duologue draft {series.slug}`."
+        )
+    if len(mine) > 1:
+        names = ", ".join(relative(p, settings.root) for p in mine)
+        raise InvalidInput(
+            f"you have {len(mine)} drafts in {series.slug} ({names}); name the one to publish."
+        )
+    return series, mine[0]
+
+
+def _check_references(settings: Settings, draft: Draft, new_turn: int) -> None:
+    own = {f.turn for f in list_post_files(settings, draft.series)} | {new_turn}
+    for ref in find_references(draft.body, draft.series):
+        if ref.series == draft.series:
+            turns = own
+        else:
+            turns = {f.turn for f in list_post_files(settings, ref.series)}
+        if ref.turn not in turns:
+            label = f"#{ref.turn}" if ref.series == draft.series else f"{ref.series}#{ref.turn}"
+            raise InvalidInput(
+                f"{relative(draft.path, settings.root)}: [[{label}]] points at a turn that does "
+                "not exist; fix the reference."
+            )
+
+
+def commit_message(post: Post, upcoming: Author, forced: bool, answering: int | None) -> str:
+    lines = [f"{post.series} #{post.turn}: {post.title}", ""]
+    if answering:
+        lines.append(f"In reply to #{answering}.")
+    if forced:
+        lines.append("Published out of turn with --force.")
+    if len(lines) > 2:
+        lines.append("")
+    lines += [
+        f"Duologue-Series: {post.series}",
+        f"Duologue-Turn: {post.turn}",
+        f"Duologue-Author: {post.author}",
+        f"Duologue-Next: {upcoming.handle}",
+    ]
+    if forced:
+        lines.append("Duologue-Forced: true")
+    return "\n".join(lines) + "\n"
+
+
+def publish_draft(
+    settings: Settings,
+    target: str,
+    identity: Identity,
+    now: datetime,
+    date: datetime | None = None,
+    force: bool = False,
+    cwd: Path | None = None,
+) -> PublishResult:
+    from duologue.gitops import Person, Repository
+
+    series, draft_path = find_draft(settings, target, cwd or Path.cwd(), identity)
+    repo = Repository(settings.root)
+    with exclusive(repo):
+        branch = repo.preflight()
+        repo.committer()
+        acting = require_author(series, identity)
+        draft_bytes = draft_path.read_bytes() if draft_path.is_file() else b""
+        draft = parse_draft(read_text(draft_path, settings.root), draft_path, series.slug, settings)
+        if draft.author not in (None, acting.handle):
+            raise InvalidInput(
+                f"{relative(draft_path, settings.root)}: `author` is {draft.author!r} but you are "
+                f"{acting.handle!r}; publish it as its author (--as {draft.author})."
+            )
+        files = list_post_files(settings, series.slug)
+        turns = [f.turn for f in files]
+        if turns != list(range(1, len(turns) + 1)):
+            raise InvalidInput(
+                f"series/{series.slug}: turns are not numbered 1..{len(turns)} without gaps; "
+                "run `duologue check` and fix them first."
+            )
+        latest = read_post(files[-1].path, series.slug, settings) if files else None
+        upcoming = next_author(series.authors, latest.author if latest else None)
+        if upcoming.handle != acting.handle and not force:
+            since = f" since {latest.date.isoformat()}" if latest else ""
+            raise NotYourTurn(
+                f"it is {upcoming.handle}'s turn in {series.slug}{since}, not yours "
+                f"({acting.handle}); wait for their post (`duologue sync`), or publish anyway "
+                "with --force."
+            )
+        forced = upcoming.handle != acting.handle
+        new_turn = len(files) + 1
+        in_reply_to = draft.in_reply_to or (latest.turn if latest else None)
+        if in_reply_to is not None and in_reply_to >= new_turn:
+            raise InvalidInput(
+                f"{relative(draft_path, settings.root)}: `in_reply_to` names turn {in_reply_to}, "
+                "which does not exist yet."
+            )
+        moment = (date or draft.date or now).astimezone(settings.timezone).replace(microsecond=0)
+        if latest and moment < latest.date:
+            raise InvalidInput(
+                f"the date {moment.isoformat()} is earlier than turn {latest.turn}'s "
+                f"({latest.date.isoformat()}); dates must not go backwards."
+            )
+        _check_references(settings, draft, new_turn)
+        post_path = settings.series_dir / series.slug / f"{new_turn:04d}-{draft.slug}.md"
+        post = Post(
+            series=series.slug,
+            turn=new_turn,
+            slug=draft.slug,
+            path=post_path,
+            title=draft.title,
+            author=acting.handle,
+            date=moment,
+            body=draft.body.strip("\n"),
+            in_reply_to=in_reply_to,
+            tags=draft.tags,
+            summary=draft.summary,
+            canonical_url=draft.canonical_url,
+        )
+        text = format_post(post)
+        post = parse_post(text, post_path, series.slug, settings)  # the same rules as check
+        data = text.encode("utf-8")
+        if post_path.exists() or post_path.is_symlink():
+            raise InvalidInput(
+                f"{relative(post_path, settings.root)} already exists; nothing was changed."
+            )
+
+        post_rel = post_path.resolve().relative_to(repo.root.resolve()).as_posix()
+        draft_rel = draft_path.resolve().relative_to(repo.root.resolve()).as_posix()
+        old = repo.head()
+        changes: dict[str, bytes | None] = {post_rel: data}
+        if old and repo.in_tree(old, draft_rel):
+            changes[draft_rel] = None
+        tree = repo.build_tree(old, changes)
+        message = commit_message(
+            post, next_author(series.authors, acting.handle), forced, in_reply_to
+        )
+        new = repo.make_commit(
+            tree,
+            [old] if old else [],
+            message,
+            Person(acting.name, acting.email),
+            author_date=moment.isoformat(),
+        )
+        fault_point("after-commit-object")
+        journal = PublishJournal(
+            branch=branch,
+            old=old,
+            new=new,
+            post_path=post_rel,
+            post_sha256=sha256_of(data),
+            draft_path=draft_rel,
+            draft_sha256=sha256_of(draft_bytes),
+        )
+        write_journal(repo, journal)
+        fault_point("after-journal")
+        try:
+            create_exclusive(post_path, text)
+            fault_point("after-post-written")
+            repo.move_branch(branch, new, old, f"duologue: publish {post_rel}")
+        except BaseException:
+            # The branch did not move: put the working tree back as it was.
+            if repo.resolve(branch) != new:
+                post_path.unlink(missing_ok=True)
+                clear_journal(repo)
+            raise
+        fault_point("after-branch-moved")
+        finish_publish(repo, journal)
+        return PublishResult(post, new, next_author(series.authors, acting.handle), forced)
