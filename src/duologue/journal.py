@@ -23,8 +23,7 @@ from pathlib import Path
 from duologue.files import write_atomic
 from duologue.gitops import Repository
 from duologue.lock import workspace_lock
-
-JOURNAL_NAME = "duologue-publish.json"
+from duologue.repair import JOURNAL_NAME
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from duologue.model import Settings
 from typer.core import TyperGroup
 
 
@@ -54,3 +57,15 @@ def print_json(data: object) -> None:
     import json
 
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def workspace_here() -> Settings:
+    """The workspace around the current folder, after repairing an interrupted publish."""
+    from duologue.repair import repair_if_interrupted
+    from duologue.workspace import open_workspace
+
+    settings = open_workspace()
+    repaired = repair_if_interrupted(settings.root)
+    if repaired:
+        typer.echo(f"note: {repaired}", err=True)
+    return settings

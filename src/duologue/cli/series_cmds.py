@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from duologue.cli.base import print_json
+from duologue.cli.base import print_json, workspace_here
 
 series_app = typer.Typer(
     help="Create and list the series of this workspace.",
@@ -32,9 +32,8 @@ def series_new(
     from datetime import UTC, datetime
 
     from duologue.setup import create_series
-    from duologue.workspace import open_workspace
 
-    settings = open_workspace()
+    settings = workspace_here()
     path = create_series(settings, slug, title, author, description, hashtag, datetime.now(UTC))
     typer.echo(f"created {path.relative_to(settings.root).as_posix()} and committed it")
 
@@ -44,9 +43,9 @@ def series_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
 ) -> None:
     """List the series in the workspace."""
-    from duologue.workspace import list_post_files, load_all_series, open_workspace
+    from duologue.workspace import list_post_files, load_all_series
 
-    settings = open_workspace()
+    settings = workspace_here()
     rows = [
         {
             "series": series.slug,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from duologue.cli.base import app
+from duologue.cli.base import app, workspace_here
 from duologue.cli.workspace_cmds import AsOption
 
 RemoteOption = Annotated[
@@ -28,9 +28,8 @@ def draft(
     from duologue.drafting import create_draft
     from duologue.editor import maybe_open_editor
     from duologue.identity import current_identity
-    from duologue.workspace import open_workspace
 
-    settings = open_workspace()
+    settings = workspace_here()
     result = create_draft(settings, series, current_identity(as_handle, settings.root), title)
     if result.out_of_turn:
         typer.echo(result.out_of_turn, err=True)
@@ -58,9 +57,8 @@ def publish(
     from duologue.identity import current_identity
     from duologue.posts import coerce_date
     from duologue.publish import publish_draft
-    from duologue.workspace import open_workspace
 
-    settings = open_workspace()
+    settings = workspace_here()
     when = coerce_date(date, settings.timezone, "--date", "date") if date else None
     result = publish_draft(
         settings,
@@ -86,9 +84,8 @@ def publish(
 def handoff(remote: RemoteOption = None) -> None:
     """Push the current branch so the co-author gets the turn."""
     from duologue.handoff import hand_off
-    from duologue.workspace import open_workspace
 
-    done = hand_off(open_workspace(), remote)
+    done = hand_off(workspace_here(), remote)
     typer.echo(f"handed off: {done.remote}/{done.branch} is at {done.sha[:10]}")
 
 
@@ -101,9 +98,8 @@ def sync(remote: RemoteOption = None, as_handle: AsOption = None) -> None:
     from duologue.identity import current_identity
     from duologue.status import collect_status, status_record
     from duologue.sync import sync_workspace
-    from duologue.workspace import open_workspace
 
-    settings = open_workspace()
+    settings = workspace_here()
     result = sync_workspace(settings, remote)
     summary = {
         "up-to-date": f"already up to date with {result.remote}",

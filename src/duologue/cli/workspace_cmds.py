@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from duologue.cli.base import app, print_json
+from duologue.cli.base import app, print_json, workspace_here
 
 AsOption = Annotated[
     str | None,
@@ -48,9 +48,8 @@ def status(
 
     from duologue.identity import current_identity
     from duologue.status import collect_status, status_record
-    from duologue.workspace import open_workspace
 
-    settings = open_workspace()
+    settings = workspace_here()
     identity = current_identity(as_handle, settings.root)
     rows = [status_record(s) for s in collect_status(settings, identity, datetime.now(UTC), series)]
     if as_json:
@@ -91,9 +90,8 @@ def log(
 ) -> None:
     """The thread in the terminal: turn, date, author, title, what it answers."""
     from duologue.thread import load_thread, log_record
-    from duologue.workspace import open_workspace
 
-    settings = open_workspace()
+    settings = workspace_here()
     rows = [log_record(post, settings) for post in load_thread(settings, series)]
     if as_json:
         print_json(rows)
@@ -111,9 +109,11 @@ def check(as_json: JsonOption = False) -> None:
     from duologue.check import check_workspace
     from duologue.errors import CheckFailed
     from duologue.gitops import forced_paths_lookup
+    from duologue.repair import repair_if_interrupted
     from duologue.workspace import find_root
 
-    root = find_root()
+    root = find_root()  # not open_workspace(): a broken duologue.toml is a finding here
+    repair_if_interrupted(root)
     problems = check_workspace(root, forced_paths_lookup(root))
     errors = [p for p in problems if p.level == "error"]
     if as_json:
