@@ -1,0 +1,90 @@
+"""Two co-authors, each with a clone, and the bare remote they share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import git, make_clone_identity, run_duologue
+
+
+@dataclass
+class Pair:
+    remote: Path
+    ana: Path
+    ben: Path
+
+    def clone(self, name: str, user: str, email: str) -> Path:
+        path = self.remote.parent / name
+        git(self.remote.parent, "clone", "-q", str(self.remote), name)
+        make_clone_identity(path, user, email)
+        return path
+
+
+def ok(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run duologue and insist it succeeds; returns stdout."""
+    result = run_duologue(cwd, *args, env=env)
+    assert result.returncode == 0, f"duologue {' '.join(args)}: {result.stdout}{result.stderr}"
+    assert "Traceback" not in result.stderr
+    return result.stdout
+
+
+def refused(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run duologue and insist it refuses cleanly (exit 1, one error line); returns stderr."""
+    result = run_duologue(cwd, *args, env=env)
+    assert result.returncode == 1, f"expected a refusal: {result.stdout}{result.stderr}"
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: "), result.stderr
+    return result.stderr
+
+
+def write_body(draft: Path, text: str) -> None:
+    """Replace the template body of a draft with the author's text (keeping front matter)."""
+    head, _, _ = draft.read_text().partition("\n---\n")
+    draft.write_text(f"{head}\n---\n\n{text}\n")
+
+
+def new_draft(clone: Path, title: str, body: str, *extra: str) -> Path:
+    out = ok(clone, "draft", "slow-work", "--title", title, "--no-edit", *extra)
+    path = clone / out.strip().splitlines()[-1]
+    write_body(path, body)
+    return path
+
+
+def snapshot(repo: Path) -> dict[str, str]:
+    """Everything publish promises not to change when it refuses."""
+    files = {}
+    for folder in ("series", "drafts"):
+        for path in sorted((repo / folder).rglob("*")):
+            if path.is_file():
+                files[str(path.relative_to(repo))] = path.read_text()
+    return {
+        "head": git(repo, "rev-parse", "HEAD"),
+        "index": git(repo, "ls-files", "-s"),
+        "status": git(repo, "status", "--porcelain", "--untracked-files=all"),
+        "files": repr(files),
+        "refs": git(repo, "for-each-ref"),
+    }
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Pair:
+    remote = tmp_path / "shared.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    ana = tmp_path / "ana"
+    ana.mkdir()
+    git(ana, "init", "-q")
+    make_clone_identity(ana, "Ana Lima", "ana@example.com")
+    ok(ana, "init", "--title", "Letters", "--base-url", "https://letters.example/")
+    ok(
+        ana, "series", "new", "slow-work", "--title", "Slow Work",
+        "--author", "ana:Ana Lima <ana@example.com>",
+        "--author", "ben:Ben Okafor <ben@example.com>",
+    )
+    git(ana, "remote", "add", "origin", str(remote))
+    ok(ana, "handoff")
+    result = Pair(remote=remote, ana=ana, ben=tmp_path / "ben")
+    result.clone("ben", "Ben Okafor", "ben@example.com")
+    return result
