@@ -1,0 +1,125 @@
+"""Shared helpers for the benchmarks: timing child processes, paths, corpora."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+WORK = BENCH / "work"  # git-ignored: generated corpora, peer sites, outputs
+
+
+@dataclass
+class Sample:
+    """Wall-clock seconds and peak RSS (KiB) of each run of one command."""
+
+    seconds: list[float] = field(default_factory=list)
+    peak_kib: list[int] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def best(self) -> float:
+        return min(self.seconds)
+
+    @property
+    def peak_mib(self) -> float:
+        return max(self.peak_kib) / 1024 if self.peak_kib else float("nan")
+
+    @property
+    def runs(self) -> int:
+        return len(self.seconds)
+
+
+def run_timed(
+    command: list[str], cwd: Path, env: dict[str, str] | None = None, quiet: bool = True
+) -> tuple[float, int]:
+    """Run ``command`` once; return (wall seconds, peak RSS in KiB of the child tree).
+
+    ``os.wait4`` gives the rusage of exactly this child (its ``ru_maxrss`` also covers
+    any grandchildren it waited for), so every run is measured on its own.
+    """
+    out = subprocess.DEVNULL if quiet else None
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.PIPE)
+    assert process.stderr is not None
+    errors = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        sys.stderr.write(errors.decode("utf-8", "replace"))
+        raise SystemExit(f"failed ({process.returncode}): {' '.join(command)} in {cwd}")
+    return elapsed, int(usage.ru_maxrss)
+
+
+def measure(
+    command: list[str], cwd: Path, runs: int, warmup: int = 1,
+    env: dict[str, str] | None = None, before: object = None,
+) -> Sample:
+    """Median-ready samples of ``command``; ``before()`` (if given) runs untimed before each."""
+    sample = Sample()
+    for i in range(warmup + runs):
+        if callable(before):
+            before()
+        seconds, kib = run_timed(command, cwd, env)
+        if i >= warmup:
+            sample.seconds.append(seconds)
+            sample.peak_kib.append(kib)
+    return sample
+
+
+def venv_tool(name: str) -> str:
+    """A console script next to this interpreter (the venv's), else from PATH."""
+    candidate = Path(sys.executable).parent / name
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which(name)
+    if found is None:
+        raise SystemExit(f"`{name}` is not installed; see bench/README.md")
+    return found
+
+
+def ensure_corpus(path: Path, series: int, posts: int, words: int = 1000) -> Path:
+    """Generate the corpus at ``path`` unless a matching one is already there."""
+    stamp = path / ".git" / "bench-corpus"
+    wanted = f"{series}x{posts}x{words}"
+    if stamp.exists() and stamp.read_text().strip() == wanted:
+        return path
+    print(f"generating {series} series x {posts} posts in {path} ...", file=sys.stderr)
+    subprocess.run(
+        [sys.executable, str(BENCH / "make_corpus.py"), str(path), "--series", str(series),
+         "--posts", str(posts), "--words", str(words)],
+        check=True,
+    )
+    stamp.write_text(wanted + "\n")
+    return path
+
+
+def machine() -> str:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}"
+    )
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
