@@ -79,9 +79,16 @@ def pair(tmp_path: Path) -> Pair:
     make_clone_identity(ana, "Ana Lima", "ana@example.com")
     ok(ana, "init", "--title", "Letters", "--base-url", "https://letters.example/")
     ok(
-        ana, "series", "new", "slow-work", "--title", "Slow Work",
-        "--author", "ana:Ana Lima <ana@example.com>",
-        "--author", "ben:Ben Okafor <ben@example.com>",
+        ana,
+        "series",
+        "new",
+        "slow-work",
+        "--title",
+        "Slow Work",
+        "--author",
+        "ana:Ana Lima <ana@example.com>",
+        "--author",
+        "ben:Ben Okafor <ben@example.com>",
     )
     git(ana, "remote", "add", "origin", str(remote))
     ok(ana, "handoff")

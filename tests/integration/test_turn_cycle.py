@@ -21,7 +21,9 @@ def test_four_turns_pass_back_and_forth(pair: Pair) -> None:
         ok(clone, "sync")
         before = status_of(clone)
         assert before["your_turn"] is True and before["next_author"] == me
-        draft = new_draft(clone, f"Letter {turn}", f"Dear friend, letter {turn}.\n\nWhat next, {other}?")
+        draft = new_draft(
+            clone, f"Letter {turn}", f"Dear friend, letter {turn}.\n\nWhat next, {other}?"
+        )
         text_written = draft.read_text()
         out = ok(clone, "publish", "slow-work")
         assert f"#{turn}" in out and not draft.exists()
@@ -36,7 +38,9 @@ def test_four_turns_pass_back_and_forth(pair: Pair) -> None:
     ok(pair.ana, "sync")
     log = git(pair.ana, "log", "--format=%an <%ae>|%s|%(trailers:only,unfold)%x00", "-4")
     entries = [e.strip() for e in log.split("\0") if e.strip()]
-    assert [e.split("|")[1] for e in entries] == [f"slow-work #{n}: Letter {n}" for n in (4, 3, 2, 1)]
+    assert [e.split("|")[1] for e in entries] == [
+        f"slow-work #{n}: Letter {n}" for n in (4, 3, 2, 1)
+    ]
     assert entries[0].startswith("Ben Okafor <ben@example.com>|")
     assert "Duologue-Turn: 4" in entries[0] and "Duologue-Next: ana" in entries[0]
     assert "Duologue-Author: ben" in entries[0]
@@ -53,7 +57,9 @@ def test_publish_commit_holds_exactly_the_post_and_the_draft_removal(pair: Pair)
     git(pair.ana, "add", str(draft))
     git(pair.ana, "commit", "-qm", "keep my draft safe")
     ok(pair.ana, "publish", str(draft.relative_to(pair.ana)))
-    changes = git(pair.ana, "show", "--no-renames", "--name-status", "--format=", "HEAD").split("\n")
+    changes = git(pair.ana, "show", "--no-renames", "--name-status", "--format=", "HEAD").split(
+        "\n"
+    )
     assert sorted(c for c in changes if c) == [
         "A\tseries/slow-work/0001-opening.md",
         "D\tdrafts/slow-work/opening.md",
@@ -200,9 +206,10 @@ def test_handoff_refuses_a_workspace_that_fails_check(pair: Pair) -> None:
     git(pair.ana, "commit", "-qm", "oops")
     error = refused(pair.ana, "handoff")
     assert "duologue check" in error and "0001-broken.md" in error
-    assert git(pair.ana, "ls-remote", str(pair.remote), "refs/heads/main").split()[0] != git(
-        pair.ana, "rev-parse", "HEAD"
-    ).strip()
+    assert (
+        git(pair.ana, "ls-remote", str(pair.remote), "refs/heads/main").split()[0]
+        != git(pair.ana, "rev-parse", "HEAD").strip()
+    )
 
 
 def test_draft_title_cannot_escape_drafts(pair: Pair) -> None:
