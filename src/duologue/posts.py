@@ -97,7 +97,15 @@ def split_document(text: str, shown: str) -> tuple[dict[str, Any], str]:
             "and another `---` line."
         )
     try:
-        metadata, body = frontmatter.parse(stripped, handler=_HANDLER)
+        # Not frontmatter.parse: it treats unclosed front matter as a body without any, and
+        # silently drops front matter that is not a mapping; both must be refused here.
+        front, body = _HANDLER.split(stripped.strip())
+    except ValueError:
+        raise InvalidInput(
+            f"{shown}: front matter is not closed; end it with a `---` line."
+        ) from None
+    try:
+        metadata = _HANDLER.load(front)
     except _FrontMatterError as error:
         raise InvalidInput(f"{shown}: front matter is refused: {error}.") from None
     except yaml.YAMLError as error:
@@ -107,13 +115,13 @@ def split_document(text: str, shown: str) -> tuple[dict[str, Any], str]:
         raise InvalidInput(
             f"{shown}: front matter is not valid YAML{where}: {reason}; fix it."
         ) from None
-    except ValueError:
-        raise InvalidInput(
-            f"{shown}: front matter is not closed; end it with a `---` line."
-        ) from None
+    except ValueError as error:  # a timestamp YAML recognises but cannot build (2026-13-45)
+        raise InvalidInput(f"{shown}: front matter has a value that is not valid ({error}); fix it.") from None
+    if metadata is None:
+        metadata = {}
     if not isinstance(metadata, dict):
         raise InvalidInput(f"{shown}: front matter must be `key: value` lines.")
-    return metadata, body
+    return metadata, body.strip()
 
 
 def _text(meta: dict[str, Any], key: str, shown: str, *, required: bool) -> str | None:
