@@ -40,6 +40,8 @@ QUIET_ENV = {
     # Defence in depth behind check_remote_url: git itself refuses other transports.
     "GIT_ALLOW_PROTOCOL": "file:https:http:ssh",
 }
+BATCH_SSH = "ssh -o BatchMode=yes"
+"""ssh that fails instead of asking for a password, unless the user chose their own ssh."""
 SCP_STYLE = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:(?!/)")
 TRAILER = re.compile(r"^(?P<key>Duologue-[A-Za-z-]+):\s*(?P<value>.*)$", re.M)
 
@@ -134,6 +136,17 @@ class Repository:
             strip_newline_in_stdout=strip,
         )
         return str(result)
+
+    def network_env(self) -> dict[str, str]:
+        """QUIET_ENV plus a batch-mode ssh when the user has not configured one."""
+        env = dict(QUIET_ENV)
+        if not (
+            os.environ.get("GIT_SSH_COMMAND")
+            or os.environ.get("GIT_SSH")
+            or self.config("core.sshCommand")
+        ):
+            env["GIT_SSH_COMMAND"] = BATCH_SSH
+        return env
 
     def try_run(self, *args: str, env: Mapping[str, str] | None = None) -> str | None:
         try:
@@ -429,6 +442,7 @@ class Repository:
                 remote,
                 f"+{remote_branch}:{tracking}",
                 timeout=NETWORK_TIMEOUT_SECONDS,
+                env=self.network_env(),
             )
         except GitCommandError as error:
             reason = _explain(error)
@@ -438,7 +452,14 @@ class Repository:
         return self.resolve(tracking)
 
     def remote_sha(self, remote: str, remote_branch: str) -> str | None:
-        out = self.run("ls-remote", "--", remote, remote_branch, timeout=NETWORK_TIMEOUT_SECONDS)
+        out = self.run(
+            "ls-remote",
+            "--",
+            remote,
+            remote_branch,
+            timeout=NETWORK_TIMEOUT_SECONDS,
+            env=self.network_env(),
+        )
         for line in out.splitlines():
             sha, _, ref = line.partition("\t")
             if ref == remote_branch:
@@ -454,7 +475,7 @@ class Repository:
             infos = self._repo.remote(remote).push(
                 f"{branch}:{remote_branch}",
                 kill_after_timeout=NETWORK_TIMEOUT_SECONDS,
-                env=QUIET_ENV,
+                env=self.network_env(),
             )
         except GitCommandError as error:
             raise GitFailure(f"could not push to {remote!r}: {_explain(error)}.") from None
