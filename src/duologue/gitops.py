@@ -38,7 +38,7 @@ QUIET_ENV = {
     "SSH_ASKPASS": "",
     "GCM_INTERACTIVE": "never",
     # Defence in depth behind check_remote_url: git itself refuses other transports.
-    "GIT_ALLOW_PROTOCOL": "file:https:http:ssh",
+    "GIT_ALLOW_PROTOCOL": "file:https:ssh",
 }
 BATCH_SSH = "ssh -o BatchMode=yes"
 """ssh that fails instead of asking for a password, unless the user chose their own ssh."""
@@ -72,7 +72,7 @@ def check_remote_url(url: str, remote: str) -> None:
             f"remote {remote!r} has URL {url!r}, which git could read as an option; refusing."
         )
     lowered = candidate.lower()
-    if lowered.startswith(("https://", "ssh://", "file://", "http://")):
+    if lowered.startswith(("https://", "ssh://", "file://")):
         return
     if "::" in candidate or re.match(r"^[a-z][a-z0-9+.-]*://", lowered):
         raise GitFailure(
