@@ -85,10 +85,15 @@ def check_workspace(root: Path, forced_lookup: ForcedLookup | None = None) -> li
     for slug, series in all_series.items():
         posts = all_posts[slug]
         _check_authors(found, series, posts)
-        _check_replies_and_dates(found, posts)
+        _check_replies_and_dates(found, posts, turns_by_series[slug])
         _check_references(found, turns_by_series, posts)
         late = [posts[i] for i in out_of_rotation(series.authors, [p.author for p in posts])]
-        late = [p for p in late if series.author(p.author) is not None]
+        # A post after a broken one has no known predecessor: the broken one is reported already.
+        parsed = {p.turn for p in posts}
+        late = [
+            p for p in late
+            if series.author(p.author) is not None and (p.turn == 1 or p.turn - 1 in parsed)
+        ]
         if late and forced is None:
             forced = forced_lookup() if forced_lookup else set()
         for post in late:
@@ -225,8 +230,8 @@ def _check_authors(found: _Findings, series: Series, posts: list[Post]) -> None:
             )
 
 
-def _check_replies_and_dates(found: _Findings, posts: list[Post]) -> None:
-    turns = {post.turn for post in posts}
+def _check_replies_and_dates(found: _Findings, posts: list[Post], turns: set[int]) -> None:
+    """``turns`` holds every turn a file name claims: a broken post still exists."""
     previous: Post | None = None
     for post in posts:
         target = post.in_reply_to
