@@ -242,3 +242,32 @@ def test_draft_quotes_the_closing_question_and_cites_the_post(pair: Pair) -> Non
     # Drafting out of turn is allowed, with a notice.
     early = run_duologue(pair.ana, "draft", "slow-work", "--no-edit")
     assert early.returncode == 0 and "it is ben's turn" in early.stderr
+
+
+def test_sync_with_uncommitted_changes_in_the_way_is_refused_cleanly(pair: Pair) -> None:
+    toml = pair.ana / "series" / "slow-work" / "series.toml"
+    toml.write_text(toml.read_text().replace('description = ""', 'description = "Ana\'s"'))
+    git(pair.ana, "commit", "-qam", "describe the series")
+    ok(pair.ana, "handoff")
+    theirs = pair.ben / "series" / "slow-work" / "series.toml"
+    theirs.write_text(theirs.read_text() + "# Ben's uncommitted note\n")
+    before = snapshot(pair.ben)
+    error = refused(pair.ben, "sync")
+    assert "local changes would be overwritten" in error and "commit or stash" in error
+    after = snapshot(pair.ben)
+    assert {k: v for k, v in after.items() if k != "refs"} == {
+        k: v for k, v in before.items() if k != "refs"
+    }
+    assert "# Ben's uncommitted note" in theirs.read_text()
+
+
+def test_sync_keeps_untracked_drafts_and_unrelated_edits(pair: Pair) -> None:
+    new_draft(pair.ana, "Opening", "Ben,\n\nHello?")
+    ok(pair.ana, "publish", "slow-work", "--push")
+    early = new_draft(pair.ben, "Early thoughts", "Ana,\n\nNot finished.", "--as", "ben")
+    settings = pair.ben / "duologue.toml"
+    settings.write_text(settings.read_text() + "# Ben's local tweak\n")
+    out = ok(pair.ben, "sync")
+    assert "brought in 1 commit" in out and "your turn" in out
+    assert "Not finished." in early.read_text()
+    assert "# Ben's local tweak" in settings.read_text()
