@@ -127,8 +127,9 @@ def publish_draft(
         branch = repo.preflight()
         repo.committer()
         acting = require_author(series, identity)
-        draft_bytes = draft_path.read_bytes() if draft_path.is_file() else b""
-        draft = parse_draft(read_text(draft_path, settings.root), draft_path, series.slug, settings)
+        draft_text = read_text(draft_path, settings.root)  # regular files inside only
+        draft_bytes = draft_text.encode("utf-8")
+        draft = parse_draft(draft_text, draft_path, series.slug, settings)
         if draft.author not in (None, acting.handle):
             raise InvalidInput(
                 f"{relative(draft_path, settings.root)}: `author` is {draft.author!r} but you are "
