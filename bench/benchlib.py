@@ -17,6 +17,10 @@ REPO = BENCH.parent
 WORK = BENCH / "work"  # git-ignored: generated corpora, peer sites, outputs
 
 
+class CommandFailed(Exception):
+    """A measured command exited non-zero (its stderr has been shown)."""
+
+
 @dataclass
 class Sample:
     """Wall-clock seconds and peak RSS (KiB) of each run of one command."""
@@ -58,8 +62,12 @@ def run_timed(
     elapsed = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
+        message = errors.decode("utf-8", "replace").strip().splitlines()
         sys.stderr.write(errors.decode("utf-8", "replace"))
-        raise SystemExit(f"failed ({process.returncode}): {' '.join(command)} in {cwd}")
+        raise CommandFailed(
+            f"`{' '.join([Path(command[0]).name, *command[1:]])}` exited "
+            f"{process.returncode}: {message[-1] if message else 'no message'}"
+        )
     return elapsed, int(usage.ru_maxrss)
 
 
