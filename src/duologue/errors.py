@@ -58,3 +58,7 @@ class WorkspaceBusy(DuologueError):
 
 class CheckFailed(DuologueError):
     """The workspace has problems that must be fixed first."""
+
+
+class BuildError(DuologueError):
+    """The site could not be built: a post or template is unusable, or the output folder is refused."""

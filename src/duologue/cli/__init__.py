@@ -6,7 +6,7 @@ command imports the core it needs when it runs, so ``duologue --help`` stays fas
 
 from __future__ import annotations
 
-from duologue.cli import series_cmds, turn_cmds, workspace_cmds
+from duologue.cli import build_cmd, series_cmds, turn_cmds, workspace_cmds  # noqa: F401 - build_cmd registers `build`
 from duologue.cli.base import app
 
 app.add_typer(series_cmds.series_app, name="series")

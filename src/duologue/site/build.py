@@ -1,0 +1,497 @@
+"""``duologue build``: load → link → render → write, doing only the work that changed.
+
+1. **No-op check.** The previous build's manifest holds the signature of every input
+   file and the stamp of every output file. If all still match, nothing is opened.
+2. **Load.** Posts whose file signature changed are parsed again (in parallel when
+   there are many); the others come from the post cache.
+3. **Link.** Threads, URLs, replies, references, and a key per output file that
+   hashes everything that file is rendered from.
+4. **Render and write.** Only outputs whose key changed (or whose file was touched)
+   are rendered; the writer skips any whose bytes came out the same, and removes
+   files an earlier build made that no longer belong to the site.
+
+Output is byte-for-byte the same for the same workspace: nothing depends on the
+clock, the time zone of the machine, the path of the workspace or dict order.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from duologue import __version__
+from duologue.errors import BuildError, UnknownSeries
+from duologue.model import Series, Settings
+from duologue.site import cache as build_cache
+from duologue.site.linking import Site, Thread, digest, link_site
+from duologue.site.load import (
+    PACKAGE_TEMPLATES,
+    STYLESHEET,
+    InputScan,
+    Signature,
+    SourcePost,
+    parse_many,
+    read_body,
+    scan_inputs,
+)
+from duologue.site.writer import Stamp, Writer, stamp_of
+from duologue.workspace import RESERVED_OUTPUT, check_web_url, load_series, series_toml_path
+
+if TYPE_CHECKING:  # the render phase imports these itself: a no-op rebuild never loads them
+    from duologue.site.feeds import FeedItem
+
+RENDER_VERSION = "1"
+"""Bump when the build renders differently, so every output is rendered again."""
+
+PARALLEL_MIN = 400
+"""Below this many posts to parse or render, a process pool costs more than it saves."""
+
+Progress = Callable[[str, int, int], None]
+"""``progress(what, done, total)``: called as work completes; the CLI draws a bar with it."""
+
+T = TypeVar("T")
+RenderResult = tuple[str, int, str | None, str | None, Stamp | None, bool]
+"""``(series, index, body html, page path, page stamp, page written)`` per rendered post."""
+
+
+@dataclass(frozen=True, slots=True)
+class BuildResult:
+    """What a build did, for the one-line summary."""
+
+    out_dir: Path
+    files: int
+    """Files the site consists of."""
+    written: int
+    removed: int
+    seconds: float
+    rendered: int = 0
+    """Files rendered again (written or found byte-identical)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """One file of the site: where it goes, what it depends on, how to make it."""
+
+    relpath: str
+    key: str
+    kind: str
+    """``post``, ``thread``, ``index``, ``feeds``, ``archive``, ``site-feed`` or ``css``."""
+    series: str = ""
+    number: int = 0
+    """Post index in the thread, or archive number."""
+
+
+@dataclass
+class _Plan:
+    outputs: list[Output] = field(default_factory=list)
+
+
+def _noop(_what: str, _done: int, _total: int) -> None:
+    return None
+
+
+def output_folder(settings: Settings, out: Path | None) -> Path:
+    """The folder to build into; refuses the workspace itself and the folders it keeps."""
+    path = settings.output_dir if out is None else Path.cwd() / out  # an absolute out stays itself
+    resolved = path.resolve()
+    root = settings.root.resolve()
+    shown = str(out) if out is not None else settings.output
+    if resolved == root or root.is_relative_to(resolved):
+        raise BuildError(
+            f"output folder {shown!r} is the workspace itself or contains it; "
+            "build into a folder of its own, like public/."
+        )
+    for name in sorted(RESERVED_OUTPUT):
+        kept = (root / name).resolve()
+        if resolved == kept or resolved.is_relative_to(kept):
+            raise BuildError(
+                f"output folder {shown!r} lies in {name}/, which duologue keeps; "
+                "build into a folder of its own, like public/."
+            )
+    if resolved.exists() and not resolved.is_dir():
+        raise BuildError(f"output folder {shown!r} is a file; remove it or choose another --out.")
+    return resolved
+
+
+def _package_signatures() -> dict[str, Signature]:
+    """Templates and stylesheet shipped in the package: editing them must not be a no-op."""
+    found: dict[str, Signature] = {}
+    for path in [*sorted(PACKAGE_TEMPLATES.glob("*.html")), STYLESHEET]:
+        info = path.stat()
+        found[f"<package>/{path.name}"] = (info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
+    return found
+
+
+def _load_all_series(settings: Settings, scan: InputScan) -> list[Series]:
+    found = []
+    for slug in scan.series:
+        if f"series/{slug}/series.toml" not in scan.signatures:
+            shown = series_toml_path(settings, slug).relative_to(settings.root).as_posix()
+            raise BuildError(f"{shown}: is missing; every folder under series/ needs one.")
+        found.append(load_series(settings, slug))
+    return found
+
+
+def _use_processes(count: int) -> int:
+    """How many worker processes to use for ``count`` items (0: do it here)."""
+    cpus = os.cpu_count() or 1
+    if count < PARALLEL_MIN or cpus < 2 or not sys.platform.startswith("linux"):
+        return 0
+    return min(cpus, 8)
+
+
+def _chunks(items: Sequence[T], parts: int) -> list[list[T]]:
+    size = max(1, -(-len(items) // parts))
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def _load_posts(
+    settings: Settings, scan: InputScan, series: Sequence[Series], cache_folder: Path,
+    progress: Progress,
+) -> tuple[dict[str, list[SourcePost]], dict[str, str]]:
+    """Every post by series, and the bodies of those parsed now (the others stay on disk)."""
+    context = digest(str(settings.root), settings.timezone_name, __version__)
+    post_cache = build_cache.load_post_cache(cache_folder, context)
+    old = post_cache.posts
+    jobs = [
+        (s.slug, relpath)
+        for s in series
+        for _turn, relpath in scan.posts.get(s.slug, [])
+        if relpath not in old or old[relpath][0] != scan.signatures[relpath]
+    ]
+    parsed: dict[str, SourcePost] = {}
+    bodies: dict[str, str] = {}
+    workers = _use_processes(len(jobs))
+    if workers:
+        chunks = _chunks(jobs, workers * 4)
+        done = 0
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            for result in pool.map(_parse_chunk, [(settings, c) for c in chunks]):
+                for source, body in result:
+                    parsed[source.relpath] = source
+                    bodies[source.relpath] = body
+                done += len(result)
+                progress("reading posts", done, len(jobs))
+    else:
+        for source, body in parse_many(settings, jobs):
+            parsed[source.relpath] = source
+            bodies[source.relpath] = body
+    fresh: dict[str, tuple[Signature, SourcePost]] = {}
+    by_series: dict[str, list[SourcePost]] = {}
+    for s in series:
+        for _turn, relpath in scan.posts.get(s.slug, []):
+            source = parsed[relpath] if relpath in parsed else old[relpath][1]
+            fresh[relpath] = (scan.signatures[relpath], source)
+            by_series.setdefault(s.slug, []).append(source)
+    if parsed or fresh.keys() != old.keys():
+        build_cache.save_post_cache(cache_folder, build_cache.PostCache(context, fresh))
+    return by_series, bodies
+
+
+def _parse_chunk(job: tuple[Settings, list[tuple[str, str]]]) -> list[tuple[SourcePost, str]]:
+    settings, items = job
+    return parse_many(settings, items)
+
+
+# --- render ---------------------------------------------------------------------------
+
+
+@dataclass
+class _RenderState:
+    """What worker processes need; set before they fork so nothing big is pickled."""
+
+    site: Site
+    root: Path
+    out_dir: Path
+    bytecode_dir: Path | None
+    bodies: dict[str, str]
+    """Bodies read by this build's load phase, by relative path."""
+
+
+_STATE: _RenderState | None = None
+
+
+def _body_html(state: _RenderState, thread: Thread, index: int) -> str:
+    from duologue.site.markdown import render_body
+
+    source = thread.posts[index].source
+    body = state.bodies.get(source.relpath)
+    if body is None:
+        body = read_body(state.root, source)
+    return render_body(body, source.references, state.site.resolve)
+
+
+def _render_posts(work: list[tuple[str, int, bool]]) -> list[RenderResult]:
+    """Render bodies; for ``(series, index, True)`` also write the post page."""
+    from duologue.site.pages import PageRenderer
+
+    state = _STATE
+    if state is None:  # pragma: no cover - set by build_site before any call
+        raise RuntimeError("render state missing")
+    renderer: PageRenderer | None = None
+    writer = Writer(state.out_dir)
+    results: list[RenderResult] = []
+    for slug, index, with_page in work:
+        thread = state.site.threads[slug]
+        body = _body_html(state, thread, index)
+        if not with_page:
+            results.append((slug, index, body, None, None, False))
+            continue
+        if renderer is None:
+            renderer = PageRenderer(state.root, state.bytecode_dir)
+        page = renderer.post_page(state.site, thread, index, body)
+        relpath = thread.posts[index].path
+        wrote = writer.write(relpath, page.encode("utf-8"))
+        results.append((slug, index, body, relpath, writer.stamps.get(relpath), wrote))
+    return results
+
+
+def _plan(site: Site, settings: Settings, only: str | None, global_key: str, css_key: str) -> _Plan:
+    from duologue.site.feeds import SeriesFeedPlan
+
+    plan = _Plan()
+    add = plan.outputs.append
+    for slug, thread in site.threads.items():
+        if only is not None and slug != only:
+            continue
+        for index, placed in enumerate(thread.posts):
+            previous, following = thread.neighbours(index)
+            add(Output(placed.path, digest(
+                global_key, thread.key, thread.item_keys[placed.turn],
+                previous.ident if previous else "-", following.ident if following else "-",
+            ), "post", slug, index))
+        add(Output(f"{slug}/index.html", digest(
+            global_key, thread.key, *(p.ident for p in thread.posts)), "thread", slug))
+        feed_plan = SeriesFeedPlan(len(thread.posts), settings.feed_limit)
+        feed_items = [thread.item_keys[thread.posts[i].turn] for i in feed_plan.feed_range()]
+        feeds_key = digest(global_key, thread.key, str(feed_plan.archives), *feed_items)
+        add(Output(f"{slug}/feed.xml", feeds_key, "feeds", slug))
+        add(Output(f"{slug}/atom.xml", feeds_key, "feeds", slug))
+        for number in range(1, feed_plan.archives + 1):
+            items = [thread.item_keys[thread.posts[i].turn] for i in feed_plan.archive_range(number)]
+            add(Output(f"{slug}/archive/{number}.xml", digest(
+                global_key, thread.key, str(number), str(feed_plan.archives), *items,
+            ), "archive", slug, number))
+    if only is None:
+        add(Output("index.html", digest(global_key, *(
+            digest(t.key, str(len(t.posts)), t.latest.ident if t.latest else "-")
+            for t in site.threads.values()
+        )), "index"))
+        latest, complete = _site_feed_posts(site, settings.feed_limit)
+        add(Output("feed.xml", digest(global_key, str(complete), *(
+            digest(site.threads[s].key, site.threads[s].item_keys[site.threads[s].posts[i].turn])
+            for s, i in latest
+        )), "site-feed"))
+        add(Output("style.css", css_key, "css"))
+    return plan
+
+
+def _site_feed_posts(site: Site, limit: int) -> tuple[list[tuple[str, int]], bool]:
+    """``(series, index)`` of the newest ``limit`` posts of the whole site, and whether that is all."""
+    everything = [
+        (placed.post.date, slug, placed.turn, index)
+        for slug, thread in site.threads.items()
+        for index, placed in enumerate(thread.posts)
+    ]
+    everything.sort(reverse=True)
+    return [(slug, index) for _d, slug, _t, index in everything[:limit]], len(everything) <= limit
+
+
+def _needed_posts(site: Site, settings: Settings, outputs: Iterable[Output]) -> dict[tuple[str, int], bool]:
+    """``(series, index)`` → whether its page must be rendered (else only its body, for a feed)."""
+    from duologue.site.feeds import SeriesFeedPlan
+
+    needed: dict[tuple[str, int], bool] = {}
+    for output in outputs:
+        if output.kind == "post":
+            needed[(output.series, output.number)] = True
+            continue
+        indexes: Iterable[int] = ()
+        if output.kind in ("feeds", "archive"):
+            thread = site.threads[output.series]
+            feed_plan = SeriesFeedPlan(len(thread.posts), settings.feed_limit)
+            indexes = (
+                feed_plan.feed_range() if output.kind == "feeds"
+                else feed_plan.archive_range(output.number)
+            )
+            for index in indexes:
+                needed.setdefault((output.series, index), False)
+        elif output.kind == "site-feed":
+            for key in _site_feed_posts(site, settings.feed_limit)[0]:
+                needed.setdefault(key, False)
+    return needed
+
+
+def build_site(
+    settings: Settings,
+    *,
+    out: Path | None = None,
+    only_series: str | None = None,
+    base_url: str | None = None,
+    progress: Progress | None = None,
+) -> BuildResult:
+    """Build the site of ``settings``' workspace; see the module docstring for the phases."""
+    global _STATE
+    started = time.perf_counter()
+    report = progress or _noop
+    out_dir = output_folder(settings, out)
+    if base_url is not None:
+        check_web_url(base_url, "--base-url", "--base-url")
+        base_url = base_url if base_url.endswith("/") else base_url + "/"
+    url = base_url or settings.base_url
+    root = settings.root
+    folder = build_cache.cache_dir(root, digest(str(root.resolve())))
+    out_key = digest(str(out_dir))[:16]
+
+    # 1. No-op check: signatures only.
+    scan = scan_inputs(root)
+    if only_series is not None and only_series not in scan.series:
+        load_series(settings, only_series)  # raises the clear UnknownSeries
+        raise UnknownSeries(f"no series {only_series!r} in this workspace.")
+    signatures = {**scan.signatures, **_package_signatures()}
+    options = digest(RENDER_VERSION, __version__, str(out_dir), url, only_series or "")
+    manifest = build_cache.load_manifest(folder, out_key)
+    if (
+        manifest.options == options
+        and manifest.inputs == signatures
+        and all(stamp_of(out_dir / rel) == rec.stamp for rel, rec in manifest.outputs.items())
+    ):
+        files = sum(1 for rel in manifest.outputs if only_series is None or rel.startswith(f"{only_series}/"))
+        return BuildResult(out_dir, files, 0, 0, time.perf_counter() - started)
+
+    # 2. Load, 3. link.
+    series = _load_all_series(settings, scan)
+    sources, bodies_read = _load_posts(settings, scan, series, folder, report)
+    site = link_site(settings.title, url, series, sources)
+
+    from duologue.site.feeds import (
+        FeedItem,
+        SeriesFeedPlan,
+        archive_feed,
+        series_feeds,
+        site_feed,
+    )
+    from duologue.site.pages import PageRenderer, templates_fingerprint
+
+    global_key = digest(RENDER_VERSION, __version__, url, settings.title, templates_fingerprint(root))
+    stylesheet = STYLESHEET.read_bytes()
+    plan = _plan(site, settings, only_series, global_key, digest(RENDER_VERSION, stylesheet.hex()))
+
+    # 4. Render what changed, and write.
+    writer = Writer(out_dir)
+    todo: list[Output] = []
+    for output in plan.outputs:
+        record = manifest.outputs.get(output.relpath)
+        stamp = stamp_of(out_dir / output.relpath) if record is not None else None
+        if record is not None and record.key == output.key and stamp == record.stamp:
+            writer.keep(output.relpath, stamp)
+        else:
+            todo.append(output)
+
+    needed = _needed_posts(site, settings, todo)
+    bytecode = folder / "jinja"
+    bytecode.mkdir(parents=True, exist_ok=True)
+    _STATE = _RenderState(site, root, out_dir, bytecode, bodies_read)
+    bodies: dict[tuple[str, int], str] = {}
+    try:
+        work = sorted((s, i, page) for (s, i), page in needed.items())
+        workers = _use_processes(len(work))
+        done = 0
+        if workers:
+            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+            with pool:
+                for result in pool.map(_render_posts, _chunks(work, workers * 8)):
+                    done = _collect(result, bodies, writer, done)
+                    report("rendering posts", done, len(work))
+        else:
+            for piece in _chunks(work, max(1, len(work) // 50)):
+                done = _collect(_render_posts(piece), bodies, writer, done)
+                report("rendering posts", done, len(work))
+    finally:
+        _STATE = None
+
+    renderer = PageRenderer(root, bytecode)
+    feeds_done: set[str] = set()
+    for output in todo:
+        thread = site.threads.get(output.series) if output.series else None
+        if output.kind == "css":
+            writer.write(output.relpath, stylesheet)
+        elif output.kind == "index":
+            writer.write(output.relpath, renderer.site_index(site).encode("utf-8"))
+        elif output.kind == "thread" and thread is not None:
+            writer.write(output.relpath, renderer.thread_page(site, thread).encode("utf-8"))
+        elif output.kind == "feeds" and thread is not None and output.series not in feeds_done:
+            feeds_done.add(output.series)  # feed.xml and atom.xml come from the same items
+            feed_plan = SeriesFeedPlan(len(thread.posts), settings.feed_limit)
+            rss, atom = series_feeds(thread, feed_plan, _items(thread, feed_plan.feed_range(), bodies))
+            writer.write(f"{output.series}/feed.xml", rss)
+            writer.write(f"{output.series}/atom.xml", atom)
+        elif output.kind == "archive" and thread is not None:
+            feed_plan = SeriesFeedPlan(len(thread.posts), settings.feed_limit)
+            items = _items(thread, feed_plan.archive_range(output.number), bodies)
+            writer.write(output.relpath, archive_feed(thread, feed_plan, output.number, items))
+        elif output.kind == "site-feed":
+            latest, complete = _site_feed_posts(site, settings.feed_limit)
+            items = [
+                FeedItem(site.threads[s], site.threads[s].posts[i], bodies[(s, i)])
+                for s, i in latest
+            ]
+            writer.write(output.relpath, site_feed(site, items, complete))
+
+    # Files an earlier build made that the site no longer has (a renamed or removed post).
+    planned = {o.relpath for o in plan.outputs}
+    in_scope = (lambda rel: rel.startswith(f"{only_series}/")) if only_series else (lambda _rel: True)
+    kept: dict[str, build_cache.OutputRecord] = {}
+    for relpath, record in manifest.outputs.items():
+        if relpath in planned:
+            continue
+        if in_scope(relpath):
+            writer.remove(relpath)
+        else:
+            kept[relpath] = record
+    outputs = dict(kept)
+    for output in plan.outputs:
+        stamp = writer.stamps.get(output.relpath)
+        if stamp is not None:
+            outputs[output.relpath] = build_cache.OutputRecord(output.key, stamp)
+    build_cache.save_manifest(folder, out_key, build_cache.Manifest(options, signatures, outputs))
+    return BuildResult(
+        out_dir=out_dir,
+        files=len(plan.outputs),
+        written=writer.written,
+        removed=writer.removed,
+        seconds=time.perf_counter() - started,
+        rendered=len(todo),
+    )
+
+
+def _collect(
+    result: list[RenderResult],
+    bodies: dict[tuple[str, int], str],
+    writer: Writer,
+    done: int,
+) -> int:
+    for slug, index, body, relpath, stamp, wrote in result:
+        if body is not None:
+            bodies[(slug, index)] = body
+        if relpath is not None and stamp is not None:
+            writer.stamps[relpath] = stamp
+            if wrote:
+                writer.written += 1
+            else:
+                writer.unchanged += 1
+    return done + len(result)
+
+
+def _items(thread: Thread, indexes: Iterable[int], bodies: dict[tuple[str, int], str]) -> list[FeedItem]:
+    from duologue.site.feeds import FeedItem
+
+    slug = thread.series.slug
+    return [FeedItem(thread, thread.posts[i], bodies[(slug, i)]) for i in indexes]

@@ -1,0 +1,123 @@
+"""The build cache: what the previous build read and wrote, kept outside the output folder.
+
+It lives in the repository's git folder (``.git/duologue/build-cache/``), which git
+never commits or serves, or under the user's cache folder when the workspace is
+not a git checkout. Losing it costs one full build, never a wrong one: every entry
+is checked against file signatures before it is trusted.
+
+Two files: ``posts.pickle`` (the parsed front matter of every post, keyed by file
+signature) and one ``manifest-<out>.pickle`` per output folder (the inputs'
+signatures and, per output file, the key of its inputs and the stamp it was
+written with). Pickle is safe here: the files sit in the git folder, and whoever
+can write there can already run code through git hooks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from duologue.site.load import Signature, SourcePost
+from duologue.site.writer import Stamp
+
+CACHE_FORMAT = 1
+"""Bump when what the cache holds changes shape; an old cache is then ignored."""
+
+
+def git_dir(root: Path) -> Path | None:
+    """``<root>/.git``, or the folder a ``.git`` file points to (worktrees, submodules)."""
+    dot_git = root / ".git"
+    if dot_git.is_dir():
+        return dot_git
+    if dot_git.is_file():
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            first = dot_git.read_text("utf-8").splitlines()[0]
+            if first.startswith("gitdir:"):
+                target = Path(first.removeprefix("gitdir:").strip())
+                target = target if target.is_absolute() else root / target
+                if target.is_dir():
+                    return target
+    return None
+
+
+def cache_dir(root: Path, key: str) -> Path:
+    """Where the build cache of the workspace at ``root`` lives (``key`` names the workspace)."""
+    found = git_dir(root)
+    if found is not None:
+        return found / "duologue" / "build-cache"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "duologue" / "build-cache" / key
+
+
+@dataclass
+class OutputRecord:
+    """One output file as the previous build left it."""
+
+    key: str
+    """Hash of everything the file was rendered from."""
+    stamp: Stamp
+
+
+@dataclass
+class Manifest:
+    """What one build of one output folder read and wrote."""
+
+    options: str = ""
+    """Hash of the build options and duologue's version."""
+    inputs: dict[str, Signature] = field(default_factory=dict)
+    outputs: dict[str, OutputRecord] = field(default_factory=dict)
+
+
+@dataclass
+class PostCache:
+    """Parsed posts by relative path, valid while the file signature and ``context`` hold."""
+
+    context: str = ""
+    """Hash of what parsing depends on besides the file (workspace root, time zone)."""
+    posts: dict[str, tuple[Signature, SourcePost]] = field(default_factory=dict)
+
+
+def _load(path: Path) -> Any:
+    try:
+        with path.open("rb") as handle:
+            data = pickle.load(handle)  # noqa: S301 - our own file under .git (see module docstring)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError,
+            TypeError, ValueError, IndexError):
+        return None
+    if not isinstance(data, tuple) or len(data) != 2 or data[0] != CACHE_FORMAT:
+        return None
+    return data[1]
+
+
+def _save(path: Path, value: object) -> None:
+    """Best effort: a cache that cannot be written only makes the next build slower."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with temp.open("wb") as handle:
+            pickle.dump((CACHE_FORMAT, value), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temp, path)
+
+
+def load_manifest(folder: Path, out_key: str) -> Manifest:
+    found = _load(folder / f"manifest-{out_key}.pickle")
+    return found if isinstance(found, Manifest) else Manifest()
+
+
+def save_manifest(folder: Path, out_key: str, manifest: Manifest) -> None:
+    _save(folder / f"manifest-{out_key}.pickle", manifest)
+
+
+def load_post_cache(folder: Path, context: str) -> PostCache:
+    found = _load(folder / "posts.pickle")
+    if isinstance(found, PostCache) and found.context == context:
+        return found
+    return PostCache(context=context)
+
+
+def save_post_cache(folder: Path, cache: PostCache) -> None:
+    _save(folder / "posts.pickle", cache)

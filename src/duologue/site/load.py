@@ -1,0 +1,178 @@
+"""Phase 1, load: find every input file, and parse the posts that changed since the last build.
+
+A post is parsed with the same rules as ``check`` (``duologue.posts.parse_post``),
+but only when its file signature (size, mtime, inode, ctime) differs from the one
+cached by the previous build: a rebuild of an unchanged series opens no post.
+Bodies are not kept: each post remembers where its body starts, and the render
+phase reads it again only for the posts it renders.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from duologue.errors import BuildError, InvalidInput
+from duologue.files import MAX_TEXT_BYTES
+from duologue.links import find_references
+from duologue.model import POST_FILE_PATTERN, SLUG_PATTERN, Post, Settings
+from duologue.posts import parse_post
+from duologue.workspace import SERIES_FILE, SETTINGS_FILE
+
+Signature = tuple[int, int, int, int]
+"""``(size, mtime_ns, inode, ctime_ns)``: any edit, replace or checkout changes it."""
+
+TEMPLATES_DIR = "templates"
+"""A workspace folder whose files override the packaged templates by name."""
+PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
+STYLESHEET = Path(__file__).parent / "style.css"
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePost:
+    """A published post as the build keeps it between runs: front matter, no body text."""
+
+    post: Post
+    """The parsed post, with ``body`` left empty to keep the cache small."""
+    relpath: str
+    """``series/<series>/NNNN-<slug>.md``."""
+    digest: str
+    """Hash of the file's text: whatever changes in the post changes this."""
+    body_start: int
+    """Where the body starts in the text, in characters."""
+    body_length: int
+    references: tuple[tuple[str, int, int, int], ...]
+    """``(series, turn, start, end)`` of each ``[[...]]`` outside code, in body order."""
+
+
+@dataclass(frozen=True, slots=True)
+class InputScan:
+    """Every file the build reads, with its signature; nothing opened yet."""
+
+    signatures: dict[str, Signature]
+    """Relative path → signature, for duologue.toml, series.toml files, posts, templates."""
+    series: tuple[str, ...]
+    """Series slugs, sorted."""
+    posts: dict[str, list[tuple[int, str]]]
+    """Series slug → ``(turn, relative path)`` of its post files, in turn order."""
+
+
+def _signature(info: os.stat_result) -> Signature:
+    return (info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
+
+
+def _entries(folder: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as entries:
+            return list(entries)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def scan_inputs(root: Path) -> InputScan:
+    """Stat every input under ``root`` (never through a symlink)."""
+    signatures: dict[str, Signature] = {}
+    with contextlib.suppress(FileNotFoundError):
+        signatures[SETTINGS_FILE] = _signature((root / SETTINGS_FILE).lstat())
+    for entry in _entries(root / TEMPLATES_DIR):
+        if entry.is_file(follow_symlinks=False):
+            signatures[f"{TEMPLATES_DIR}/{entry.name}"] = _signature(entry.stat(follow_symlinks=False))
+    slugs: list[str] = []
+    posts: dict[str, list[tuple[int, str]]] = {}
+    for folder in _entries(root / "series"):
+        if not folder.is_dir(follow_symlinks=False) or not SLUG_PATTERN.match(folder.name):
+            continue
+        slug = folder.name
+        slugs.append(slug)
+        found: list[tuple[int, str]] = []
+        for entry in _entries(Path(folder.path)):
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            relpath = f"series/{slug}/{entry.name}"
+            if entry.name == SERIES_FILE:
+                signatures[relpath] = _signature(entry.stat(follow_symlinks=False))
+                continue
+            match = POST_FILE_PATTERN.match(entry.name)
+            if match:
+                signatures[relpath] = _signature(entry.stat(follow_symlinks=False))
+                found.append((int(match["turn"]), relpath))
+        found.sort()
+        posts[slug] = found
+    slugs.sort()
+    return InputScan(signatures=signatures, series=tuple(slugs), posts=posts)
+
+
+def read_source_text(root: Path, relpath: str) -> str:
+    """The UTF-8 text of a file found by ``scan_inputs``; never follows a symlink.
+
+    ``duologue.files.read_text`` resolves the path on every call to prove it lies in
+    the workspace; here the path came from a scan that never left it, and resolving
+    10,000 paths would cost more than parsing them.
+    """
+    path = root / relpath
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as error:
+        raise InvalidInput(f"{relpath}: cannot be read ({error.strerror}).") from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise InvalidInput(f"{relpath}: is not a regular file; duologue reads only regular files.")
+        data = handle.read(MAX_TEXT_BYTES + 1)
+    if len(data) > MAX_TEXT_BYTES:
+        raise InvalidInput(f"{relpath}: is larger than the {MAX_TEXT_BYTES:,} bytes duologue reads.")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise InvalidInput(
+            f"{relpath}: is not UTF-8 (bad byte on line {line}); save it as UTF-8."
+        ) from None
+
+
+def text_digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def parse_source(settings: Settings, series: str, relpath: str) -> tuple[SourcePost, str]:
+    """Read and parse one post, and give its body; ``InvalidInput`` naming the file and
+    field if it is broken."""
+    text = read_source_text(settings.root, relpath)
+    post = parse_post(text, settings.root / relpath, series, settings)
+    start = text.rfind(post.body)
+    if start < 0:  # pragma: no cover - parse_post's body is always a slice of the text
+        raise BuildError(f"{relpath}: could not find the body again; please report this.")
+    references = tuple(
+        (ref.series, ref.turn, ref.start, ref.end) for ref in find_references(post.body, series)
+    )
+    source = SourcePost(
+        post=replace(post, body=""),
+        relpath=relpath,
+        digest=text_digest(text),
+        body_start=start,
+        body_length=len(post.body),
+        references=references,
+    )
+    return source, post.body
+
+
+def read_body(root: Path, source: SourcePost) -> str:
+    """A post's body, read again for rendering; refuses a file edited during the build."""
+    text = read_source_text(root, source.relpath)
+    if text_digest(text) != source.digest:
+        raise BuildError(
+            f"{source.relpath}: changed while the site was being built; run `duologue build` again."
+        )
+    return text[source.body_start : source.body_start + source.body_length]
+
+
+def parse_many(
+    settings: Settings, jobs: Iterable[tuple[str, str]]
+) -> list[tuple[SourcePost, str]]:
+    """Parse ``(series, relpath)`` jobs in order (the build may fan them out to processes)."""
+    return [parse_source(settings, series, relpath) for series, relpath in jobs]

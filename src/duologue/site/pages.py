@@ -1,0 +1,178 @@
+"""Phase 3, render (pages): HTML from Jinja2 templates shipped in the package.
+
+The one module that imports Jinja2. Autoescaping is on for every template, so any
+text from a post or series.toml is escaped; only the already sanitised body goes
+in with ``| safe``. A workspace ``templates/`` folder overrides any template by name.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from duologue.model import Author
+from duologue.site.linking import Site, Thread, ThreadPost, digest
+from duologue.site.load import PACKAGE_TEMPLATES, STYLESHEET, TEMPLATES_DIR
+
+__all__ = ["STYLESHEET", "PageRenderer", "templates_fingerprint"]
+MONTHS = (
+    "January", "February", "March", "April", "May", "June", "July", "August",
+    "September", "October", "November", "December",
+)
+
+
+def template_files(root: Path) -> list[Path]:
+    """Packaged templates and the workspace's overrides, in a fixed order."""
+    files = sorted(PACKAGE_TEMPLATES.glob("*.html"))
+    override = root / TEMPLATES_DIR
+    if override.is_dir():
+        files += sorted(p for p in override.iterdir() if p.is_file() and not p.is_symlink())
+    return [*files, STYLESHEET]
+
+
+def templates_fingerprint(root: Path) -> str:
+    """Changes whenever any template or the stylesheet does: every page depends on it."""
+    return digest(*(f"{p.name}\n{p.read_text('utf-8', 'replace')}" for p in template_files(root)))
+
+
+def date_text(moment: datetime) -> str:
+    """``18 May 2012``, in the post's own offset and in English whatever the locale."""
+    return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}"
+
+
+def _author(author: Author) -> dict[str, Any]:
+    return {"name": author.name, "url": author.url, "handle": author.handle}
+
+
+def _link(placed: ThreadPost | None) -> dict[str, Any] | None:
+    if placed is None:
+        return None
+    return {
+        "turn": placed.turn,
+        "title": placed.post.title,
+        "url": placed.url,
+        "author": _author(placed.author),
+    }
+
+
+def _entry(placed: ThreadPost, thread: Thread) -> dict[str, Any]:
+    post = placed.post
+    return {
+        "turn": post.turn,
+        "title": post.title,
+        "url": placed.url,
+        "date_iso": post.date.isoformat(),
+        "date_text": date_text(post.date),
+        "author": _author(placed.author),
+        "summary": post.summary,
+        "tags": post.tags,
+        "canonical_url": post.canonical_url,
+        "reply_to": _link(thread.answered(placed)),
+    }
+
+
+class PageRenderer:
+    """One Jinja2 environment for the whole build; templates are compiled once."""
+
+    def __init__(self, root: Path, bytecode_dir: Path | None = None) -> None:
+        loaders: list[jinja2.BaseLoader] = []
+        if (root / TEMPLATES_DIR).is_dir():
+            loaders.append(jinja2.FileSystemLoader(root / TEMPLATES_DIR))
+        loaders.append(jinja2.FileSystemLoader(PACKAGE_TEMPLATES))
+        self.environment = jinja2.Environment(
+            loader=jinja2.ChoiceLoader(loaders),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+            auto_reload=False,
+            bytecode_cache=(
+                jinja2.FileSystemBytecodeCache(str(bytecode_dir)) if bytecode_dir else None
+            ),
+        )
+
+    def _render(self, name: str, context: dict[str, Any]) -> str:
+        from duologue.errors import BuildError
+
+        try:
+            return self.environment.get_template(name).render(context)
+        except jinja2.TemplateError as error:
+            where = f" (line {error.lineno})" if isinstance(error, jinja2.TemplateSyntaxError) else ""
+            raise BuildError(f"template {name}{where}: {error.message or error}; fix the template.") from None
+
+    def _base(self, site: Site, page_title: str, lang: str, thread: Thread | None) -> dict[str, Any]:
+        feeds = []
+        if thread is not None:
+            feeds.append({"title": f"{thread.series.title} (RSS)", "url": thread.url + "feed.xml",
+                          "type": "application/rss+xml"})
+            feeds.append({"title": f"{thread.series.title} (Atom)", "url": thread.url + "atom.xml",
+                          "type": "application/atom+xml"})
+        feeds.append({"title": f"{site.title} (RSS, all series)", "url": site.base_url + "feed.xml",
+                      "type": "application/rss+xml"})
+        return {
+            "site": {"title": site.title, "base_url": site.base_url},
+            "lang": lang,
+            "page_title": page_title,
+            "feeds": feeds,
+            "canonical": None,
+        }
+
+    def post_page(self, site: Site, thread: Thread, index: int, body: str) -> str:
+        placed = thread.posts[index]
+        previous, following = thread.neighbours(index)
+        context = self._base(site, f"{placed.post.title} — {thread.series.title}",
+                             thread.series.language, thread)
+        context.update(
+            canonical=placed.post.canonical_url,
+            series=_series(thread),
+            post=_entry(placed, thread),
+            body=body,
+            reply_to=_link(thread.answered(placed)),
+            replies=[_link(p) for p in thread.answers(placed.turn)],
+            previous=_link(previous),
+            next=_link(following),
+        )
+        return self._render("post.html", context)
+
+    def thread_page(self, site: Site, thread: Thread) -> str:
+        context = self._base(site, thread.series.title, thread.series.language, thread)
+        since = thread.waiting_since
+        due = thread.reply_due
+        context.update(
+            series=_series(thread),
+            posts=[_entry(p, thread) for p in thread.posts],
+            next_author=_author(thread.next_author),
+            waiting_since_iso=since.isoformat() if since else None,
+            waiting_since_text=date_text(since) if since else None,
+            reply_due_iso=due.isoformat() if due else None,
+            reply_due_text=date_text(due) if due else None,
+        )
+        return self._render("series.html", context)
+
+    def site_index(self, site: Site) -> str:
+        context = self._base(site, site.title, "en", None)
+        context["series"] = [
+            {
+                **_series(thread),
+                "count": len(thread.posts),
+                "latest": _entry(thread.latest, thread) if thread.latest else None,
+                "next_author": _author(thread.next_author),
+            }
+            for thread in site.threads.values()
+        ]
+        return self._render("index.html", context)
+
+
+def _series(thread: Thread) -> dict[str, Any]:
+    series = thread.series
+    return {
+        "slug": series.slug,
+        "title": series.title,
+        "url": thread.url,
+        "description": series.description,
+        "hashtag": series.hashtag,
+    }

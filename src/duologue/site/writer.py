@@ -1,0 +1,107 @@
+"""Phase 4, write: the only code that touches the output folder.
+
+Every file is written atomically (a temporary file in the same folder, then a
+rename), and only when its bytes differ from what is there, so a rebuild that
+changes nothing rewrites nothing and a reader never sees half a page.
+
+Unlike ``duologue.files.write_atomic`` this does not fsync each file: the output
+is rebuilt from the workspace at will, and an fsync per file made a 10,000-post
+build four times slower (0.54 ms against 0.14 ms a file on the project machine).
+The rename still makes each replacement all-or-nothing for readers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from duologue.errors import BuildError
+
+Stamp = tuple[int, int, int]
+"""``(size, mtime_ns, inode)`` of a written file: a later build sees if someone touched it."""
+
+
+def stamp_of(path: Path) -> Stamp | None:
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return None
+    return (info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+class Writer:
+    """Writes files under one output folder and counts what it did."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self.written = 0
+        self.unchanged = 0
+        self.removed = 0
+        self.stamps: dict[str, Stamp] = {}
+        """Relative path → stamp of every file this build wrote or found identical."""
+        self._made_dirs: set[Path] = set()
+
+    def _target(self, relpath: str) -> Path:
+        # Output paths are built from validated slugs; refuse anything else loudly.
+        if relpath.startswith("/") or ".." in relpath.split("/") or "\\" in relpath:
+            raise BuildError(f"refusing to write {relpath!r} outside the output folder.")
+        return self.out_dir / relpath
+
+    def write(self, relpath: str, data: bytes) -> bool:
+        """Put ``data`` at ``relpath``; False when the file already held exactly these bytes."""
+        path = self._target(relpath)
+        try:
+            with path.open("rb") as handle:
+                same = handle.read(len(data) + 1) == data
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            same = False
+        except OSError as error:
+            raise BuildError(f"{path}: cannot be read ({error.strerror}).") from None
+        if same:
+            self.unchanged += 1
+        else:
+            self._replace(path, data)
+            self.written += 1
+        stamp = stamp_of(path)
+        if stamp is not None:
+            self.stamps[relpath] = stamp
+        return not same
+
+    def keep(self, relpath: str, stamp: Stamp) -> None:
+        """A file this build did not need to render again."""
+        self.unchanged += 1
+        self.stamps[relpath] = stamp
+
+    def remove(self, relpath: str) -> None:
+        """Remove a file an earlier build wrote that this build no longer makes."""
+        path = self._target(relpath)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return
+        except IsADirectoryError:
+            return
+        self.removed += 1
+        with contextlib.suppress(OSError):  # only succeeds on an empty folder
+            path.parent.rmdir()
+
+    def _replace(self, path: Path, data: bytes) -> None:
+        folder = path.parent
+        try:
+            if folder not in self._made_dirs:
+                folder.mkdir(parents=True, exist_ok=True)
+                self._made_dirs.add(folder)
+            temp = folder / f".{path.name}.{os.getpid()}.tmp"
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+            fd = os.open(temp, flags, 0o644)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                os.replace(temp, path)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    temp.unlink()
+                raise
+        except OSError as error:
+            raise BuildError(f"{path}: cannot be written ({error.strerror}).") from None
