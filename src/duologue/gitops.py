@@ -561,14 +561,40 @@ def parse_trailers(message: str) -> dict[str, str]:
     return {m["key"]: m["value"].strip() for m in TRAILER.finditer(message)}
 
 
+def is_inside_repository(path: Path) -> bool:
+    existing = next((p for p in (path, *path.parents) if p.exists()), Path("/"))
+    try:
+        git.Repo(existing, search_parent_directories=True)
+    except (InvalidGitRepositoryError, NoSuchPathError):
+        return False
+    return True
+
+
+def require_global_identity() -> None:
+    """Before ``git init`` of a new repository: git must know who commits (env or global)."""
+    cmd = git.Git()
+    found = []
+    for key, env in (("user.name", "GIT_COMMITTER_NAME"), ("user.email", "GIT_COMMITTER_EMAIL")):
+        value = os.environ.get(env)
+        if not value:
+            try:
+                value = str(cmd.execute(["git", "config", "--get", key])).strip()
+            except GitCommandError:
+                value = ""
+        found.append(value)
+    if not all(found):
+        raise GitFailure(
+            'git does not know who you are: run `git config --global user.name "Your Name"` '
+            "and `git config --global user.email you@example.com`, then try again."
+        )
+
+
 def init_repository(path: Path) -> bool:
     """``git init`` at ``path`` unless it is already inside a repository; True if created."""
-    try:
-        git.Repo(path, search_parent_directories=True)
+    if is_inside_repository(path):
         return False
-    except InvalidGitRepositoryError:
-        git.Repo.init(path)
-        return True
+    git.Repo.init(path)
+    return True
 
 
 def git_user_email(path: Path) -> str | None:

@@ -50,7 +50,13 @@ def default_settings_text(title: str, base_url: str) -> str:
 
 def init_workspace(path: Path, title: str, base_url: str) -> InitResult:
     """Make ``path`` a workspace and commit what that adds; safe to run twice."""
-    from duologue.gitops import Person, Repository, init_repository
+    from duologue.gitops import (
+        Person,
+        Repository,
+        init_repository,
+        is_inside_repository,
+        require_global_identity,
+    )
     from duologue.lock import workspace_lock
 
     check_web_url(base_url, "--base-url", "duologue init")
@@ -58,6 +64,8 @@ def init_workspace(path: Path, title: str, base_url: str) -> InitResult:
         base_url += "/"
     if path.exists() and not path.is_dir():
         raise InvalidInput(f"{path} is a file, not a folder; choose a folder for the workspace.")
+    if not is_inside_repository(path.absolute()):
+        require_global_identity()  # before anything is created, so a refusal leaves no trace
     path.mkdir(parents=True, exist_ok=True)
     root = path.resolve()
     created = init_repository(root)

@@ -101,7 +101,7 @@ def test_init_without_a_git_identity_says_so(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("error: git does not know who you are")
     assert "Traceback" not in result.stderr
-    assert not (tmp_path / "w" / "duologue.toml").exists()
+    assert not (tmp_path / "w").exists()  # nothing created: no folder, no .git
 
 
 # -- series new ------------------------------------------------------------------------------
