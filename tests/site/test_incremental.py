@@ -1,0 +1,131 @@
+"""A rebuild writes only what changed: nothing at all when nothing did."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from duologue.site.build import build_site
+from duologue.workspace import load_settings
+from tests.site.workspace import add_post, add_series, make_workspace, thread
+
+
+def _stamps(out: Path) -> dict[str, tuple[int, int]]:
+    return {
+        p.relative_to(out).as_posix(): (p.stat().st_mtime_ns, p.stat().st_ino)
+        for p in out.rglob("*") if p.is_file()
+    }
+
+
+def _changed(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]) -> set[str]:
+    return {name for name in after if before.get(name) != after[name]}
+
+
+def _workspace(tmp_path: Path) -> Path:
+    root = make_workspace(tmp_path / "ws", feed_limit=3)
+    add_series(root, "s")
+    thread(root, "s", 8)
+    add_series(root, "t")
+    thread(root, "t", 2)
+    return root
+
+
+def test_a_rebuild_with_nothing_changed_rewrites_no_file(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    first = build_site(load_settings(root))
+    assert first.written == first.files
+    before = _stamps(root / "public")
+    again = build_site(load_settings(root))
+    assert (again.written, again.removed, again.files) == (0, 0, first.files)
+    assert _stamps(root / "public") == before
+
+
+def test_a_no_op_rebuild_opens_no_post(tmp_path: Path, monkeypatch) -> None:
+    root = _workspace(tmp_path)
+    build_site(load_settings(root))
+    import duologue.site.load as load
+
+    def refuse(*_args: object) -> str:
+        raise AssertionError("a post was read")
+
+    monkeypatch.setattr(load, "read_source_text", refuse)
+    assert build_site(load_settings(root)).written == 0
+    # touching a file without changing it re-checks it, but still writes nothing
+    post = root / "series/s/0004-post-4.md"
+    os.utime(post, ns=(post.stat().st_atime_ns, post.stat().st_mtime_ns + 10_000))
+    monkeypatch.undo()
+    assert build_site(load_settings(root)).written == 0
+
+
+def test_one_changed_body_rewrites_its_page_and_the_feeds_holding_it(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    build_site(load_settings(root))
+    before = _stamps(root / "public")
+    add_post(root, "s", 7, body="A new body for post 7.")
+    result = build_site(load_settings(root))
+    assert _changed(before, _stamps(root / "public")) == {
+        "s/0007-post-7.html", "s/feed.xml", "s/atom.xml", "feed.xml",
+    }
+    assert result.written == 4
+    assert result.rendered < result.files // 2
+
+
+def test_a_new_title_reaches_neighbours_answerers_thread_and_index(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    build_site(load_settings(root))
+    before = _stamps(root / "public")
+    add_post(root, "s", 2, title="Renamed")
+    build_site(load_settings(root))
+    assert _changed(before, _stamps(root / "public")) == {
+        "s/0001-post-1.html",  # next link and "replied to by"
+        "s/0002-post-2.html",
+        "s/0003-post-3.html",  # previous link and "in reply to"
+        "s/index.html",
+        "s/archive/1.xml",  # post 2 and the footers of 1 and 3
+    }
+
+
+def test_a_new_post_adds_its_page_and_updates_the_thread(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    build_site(load_settings(root))
+    before = _stamps(root / "public")
+    add_post(root, "t", 3)
+    build_site(load_settings(root))
+    assert _changed(before, _stamps(root / "public")) == {
+        "t/0002-post-2.html", "t/0003-post-3.html", "t/index.html", "t/feed.xml", "t/atom.xml",
+        "index.html",  # not feed.xml: its three newest posts are all from series s
+    }
+
+
+def test_a_deleted_or_edited_output_file_is_put_back(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    build_site(load_settings(root))
+    page = root / "public/s/0003-post-3.html"
+    good = page.read_bytes()
+    page.unlink()
+    (root / "public/s/feed.xml").write_text("vandalised")
+    result = build_site(load_settings(root))
+    assert result.written == 2
+    assert page.read_bytes() == good
+    assert (root / "public/s/feed.xml").read_text().startswith("<?xml")
+
+
+def test_a_template_override_rerenders_pages_only(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    build_site(load_settings(root))
+    (root / "templates").mkdir()
+    (root / "templates/_author.html").write_text(
+        '<span class="p-author h-card"><b class="p-name">{{ author.name }}</b></span>'
+    )
+    build_site(load_settings(root))
+    page = (root / "public/s/0001-post-1.html").read_text()
+    assert '<b class="p-name">Ana Lima</b>' in page
+
+
+def test_the_cache_lives_outside_the_output_folder(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    (root / ".git").mkdir()
+    build_site(load_settings(root))
+    names = {p.name for p in (root / "public").rglob("*")}
+    assert not any(n.endswith((".pickle", ".tmp")) for n in names)
+    assert (root / ".git/duologue/build-cache").is_dir()

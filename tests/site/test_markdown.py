@@ -1,0 +1,93 @@
+"""Bodies: GitHub-flavoured Markdown, sanitised raw HTML, and [[#N]] references."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import feedparser
+
+from duologue.site.build import build_site
+from duologue.site.markdown import escape_markdown, render_markdown
+from duologue.workspace import load_settings
+from tests.site.workspace import add_post, add_series, make_workspace
+
+HOSTILE = """Hello.
+
+<script>alert("x")</script>
+<p onclick="steal()">click</p>
+<a href="javascript:alert(1)">js</a> <img src="x" onerror="alert(3)">
+<a href="JaVaScRiPt:alert(4)">mixed case</a> <iframe src="https://evil.example/"></iframe>
+
+A Markdown link: [md](javascript:alert(2)).
+"""
+
+
+def _all_text(out: Path) -> dict[str, str]:
+    return {p.relative_to(out).as_posix(): p.read_text() for p in out.rglob("*") if p.is_file()}
+
+
+def test_scripts_event_handlers_and_javascript_urls_never_reach_pages_or_feeds(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path / "ws")
+    add_series(root, "s")
+    add_post(root, "s", 1, body=HOSTILE)
+    build_site(load_settings(root))
+    out = root / "public"
+    for name, text in _all_text(out).items():
+        if name == "s/index.html":  # the thread page's own overdue script is not from a post
+            continue
+        lowered = text.lower()
+        assert "<script" not in lowered and "&lt;script" not in lowered, name
+        assert "onclick" not in lowered and "onerror" not in lowered, name
+        assert "javascript:" not in lowered, name
+        assert "<iframe" not in lowered and "&lt;iframe" not in lowered, name
+    page = (out / "s/0001-post-1.html").read_text()
+    assert "<p>click</p>" in page  # the harmless part of the raw HTML stays
+    for feed_name in ("s/feed.xml", "s/atom.xml", "feed.xml"):
+        entry = feedparser.parse((out / feed_name).read_bytes()).entries[0]
+        assert "click" in entry.description
+
+
+def test_github_extensions_render() -> None:
+    html = render_markdown("| a | b |\n|---|---|\n| 1 | 2 |\n\n~~gone~~ and www.example.org\n")
+    assert "<table>" in html and "<td>1</td>" in html
+    assert "<del>gone</del>" in html
+    assert '<a href="http://www.example.org">www.example.org</a>' in html
+
+
+def test_escape_markdown_renders_as_the_same_text() -> None:
+    title = "*not* [a](link) <b>&amp; `code` \\ _x_ #1"
+    html = render_markdown(escape_markdown(title))
+    assert html == "<p>*not* [a](link) &lt;b&gt;&amp;amp; `code` \\ _x_ #1</p>\n"
+
+
+def test_references_become_titled_links_and_unresolved_ones_stay_visible(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path / "ws")
+    add_series(root, "s")
+    add_series(root, "other")
+    add_post(root, "other", 1, title="Far <away>")
+    add_post(root, "s", 1, title="First *post* ](x)")
+    add_post(root, "s", 2, body=(
+        "See [[#1]], [[other#1]], [[#99]] and [[nowhere#1]].\n\n"
+        "In code: `[[#1]]`\n\n```\n[[#1]]\n```\n"
+    ))
+    build_site(load_settings(root))
+    page = (root / "public/s/0002-post-2.html").read_text()
+    assert '<a href="https://example.org/s/0001-post-1.html">First *post* ](x)</a>' in page
+    assert '<a href="https://example.org/other/0001-post-1.html">Far &lt;away&gt;</a>' in page
+    assert "[[#99]]" in page and "[[nowhere#1]]" in page
+    assert "<code>[[#1]]</code>" in page
+    assert "<pre><code>[[#1]]\n</code></pre>" in page
+
+
+def test_a_retitled_post_retitles_the_links_to_it(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path / "ws")
+    add_series(root, "s")
+    add_post(root, "s", 1, title="Old title")
+    add_post(root, "s", 2, body="About [[#1]].")
+    build_site(load_settings(root))
+    add_post(root, "s", 1, title="New title")
+    build_site(load_settings(root))
+    page = (root / "public/s/0002-post-2.html").read_text()
+    assert ">New title</a>" in page and "Old title" not in page
+    atom = (root / "public/s/atom.xml").read_text()
+    assert "Old title" not in atom

@@ -1,0 +1,102 @@
+"""Pages read back with mf2py and an HTML parser: microformats, escaping, links that resolve."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import mf2py
+
+from duologue.site.build import build_site
+from duologue.workspace import load_settings
+from tests.site.workspace import add_post, add_series, make_workspace
+
+BASE = "https://example.org/"
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("href", "src") and value:
+                self.urls.append(value)
+
+
+def _site(tmp_path: Path) -> Path:
+    root = make_workspace(tmp_path / "ws")
+    add_series(root, "slow-work", title="Slow <Work> & co", reply_within_days=7,
+               author_url="https://ana.example.com/")
+    add_post(root, "slow-work", 1, title="Opening <b>bold</b> & \"quoted\"", tags=("focus",))
+    add_post(root, "slow-work", 2, title="Answer", body="Ana,\n\nI liked [[#1]].\n\n| a | b |\n|---|---|\n| 1 | ~~2~~ |\n")
+    add_post(root, "slow-work", 3, title="Third")
+    build_site(load_settings(root))
+    return root / "public"
+
+
+def test_post_page_is_an_h_entry_with_author_date_content_and_reply(tmp_path: Path) -> None:
+    out = _site(tmp_path)
+    html = (out / "slow-work/0002-post-2.html").read_text()
+    parsed = mf2py.parse(doc=html, url=BASE + "slow-work/0002-post-2.html")
+    entries = [i for i in parsed["items"] if "h-entry" in i["type"]]
+    assert len(entries) == 1
+    props = entries[0]["properties"]
+    assert props["name"] == ["Answer"]
+    assert props["url"] == [BASE + "slow-work/0002-post-2.html"]
+    assert props["published"][0].startswith("2026-01-03T09:30:00+00")
+    assert props["in-reply-to"] == [BASE + "slow-work/0001-post-1.html"]
+    author = props["author"][0]
+    assert "h-card" in author["type"] and author["properties"]["name"] == ["Ben Okafor"]
+    content = props["content"][0]["html"]
+    assert "<table>" in content and "<del>2</del>" in content
+    assert "Opening &lt;b&gt;bold&lt;/b&gt; &amp; \"quoted\"</a>" in content  # the [[#1]] link
+
+
+def test_opening_post_links_its_replies_and_next_and_has_no_in_reply_to(tmp_path: Path) -> None:
+    out = _site(tmp_path)
+    html = (out / "slow-work/0001-post-1.html").read_text()
+    props = mf2py.parse(doc=html, url=BASE)["items"][0]["properties"]
+    assert "in-reply-to" not in props
+    assert props["author"][0]["properties"]["url"] == ["https://ana.example.com/"]
+    assert props["category"] == ["focus"]
+    assert "Replied to by" in html and 'href="https://example.org/slow-work/0002-post-2.html"' in html
+    assert 'rel="next"' in html and 'rel="prev"' not in html
+    assert "<h1 class=\"p-name\">Opening &lt;b&gt;bold&lt;/b&gt; &amp; &#34;quoted&#34;</h1>" in html
+
+
+def test_thread_page_lists_every_post_in_order_and_says_whose_turn_is_next(tmp_path: Path) -> None:
+    out = _site(tmp_path)
+    html = (out / "slow-work/index.html").read_text()
+    parsed = mf2py.parse(doc=html, url=BASE + "slow-work/")
+    feed = next(i for i in parsed["items"] if "h-feed" in i["type"])
+    names = [c["properties"]["name"][0] for c in feed["children"]]
+    assert names == ['Opening <b>bold</b> & "quoted"', "Answer", "Third"]
+    assert "Slow &lt;Work&gt; &amp; co" in html
+    assert "Next: Ben Okafor's turn" in html
+    assert 'data-due="2026-01-11T09:30:00+00:00"' in html  # 7 days after the latest post
+
+
+def test_site_index_names_each_series_latest_post_and_next_author(tmp_path: Path) -> None:
+    out = _site(tmp_path)
+    html = (out / "index.html").read_text()
+    assert 'href="https://example.org/slow-work/0003-post-3.html">Third</a>' in html
+    assert "Next: Ben Okafor's turn." in html
+
+
+def test_every_link_under_the_base_url_resolves_to_a_built_file(tmp_path: Path) -> None:
+    out = _site(tmp_path)
+    pages = sorted(out.rglob("*.html"))
+    assert len(pages) == 5
+    for page in pages:
+        parser = _Links()
+        parser.feed(page.read_text())
+        for url in parser.urls:
+            if not url.startswith(BASE):
+                assert url.startswith("https://ana.example.com/"), (page, url)
+                continue
+            target = out / url.removeprefix(BASE).split("#")[0]
+            if url.endswith("/"):
+                target = target / "index.html"
+            assert target.is_file(), (page, url)
