@@ -9,7 +9,7 @@ from lxml import etree
 
 from duologue.site.build import build_site
 from duologue.workspace import load_settings
-from tests.site.workspace import make_workspace, add_series, thread
+from tests.site.workspace import add_series, make_workspace, thread
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 FH = "{http://purl.org/syndication/history/1.0}"
@@ -19,7 +19,7 @@ BASE = "https://example.org/s/"
 def _links(root: etree._Element, parent_path: str = ".") -> dict[str, str]:
     parent = root.find(parent_path)
     assert parent is not None
-    return {l.get("rel"): l.get("href") for l in parent.findall(f"{ATOM}link") + parent.findall("link")}
+    return {link.get("rel"): link.get("href") for link in parent.findall(f"{ATOM}link") + parent.findall("link")}
 
 
 def _turns(data: bytes) -> list[int]:

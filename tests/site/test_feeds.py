@@ -63,7 +63,7 @@ def test_series_atom_carries_thr_in_reply_to_on_every_reply(tmp_path: Path) -> N
     assert feed.entries[-1].author_detail.href == "https://ana.example.com/"
     assert feed.entries[0].content[0].type == "text/html"
     root = etree.fromstring(data)
-    self_links = [l.get("href") for l in root.findall(f"{ATOM}link") if l.get("rel") == "self"]
+    self_links = [x.get("href") for x in root.findall(f"{ATOM}link") if x.get("rel") == "self"]
     assert self_links == ["https://example.org/slow-work/atom.xml"]
     replies = {}
     for entry in root.findall(f"{ATOM}entry"):
