@@ -129,5 +129,18 @@ def machine() -> str:
     )
 
 
+def revision() -> str:
+    """The duologue checkout measured: short commit, ``-dirty`` when src/ has local edits."""
+    result = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty", "--",
+                             "src"], capture_output=True, text=True, check=False)
+    if result.returncode != 0:  # `describe -- paths` needs a newer git: fall back
+        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=False).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "src"],
+                               capture_output=True, text=True, check=False).stdout.strip()
+        return head + ("-dirty" if dirty else "")
+    return result.stdout.strip()
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"

@@ -29,7 +29,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import peers
-from benchlib import BENCH, WORK, CommandFailed, Sample, machine, measure, ms, venv_tool
+from benchlib import (
+    BENCH,
+    WORK,
+    CommandFailed,
+    Sample,
+    machine,
+    measure,
+    ms,
+    revision,
+    venv_tool,
+)
 
 TARGETS = {"full_vs_hugo": 0.5, "full_vs_pelican": 0.1, "noop_vs_hugo": 0.03,
            "one_post_s": 0.5, "memory_vs_hugo": 0.2}
@@ -134,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--posts", type=int, default=1000, help="posts per series")
     parser.add_argument("--words", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5, help="runs of no-op and one-post rebuilds")
-    parser.add_argument("--full-runs", type=int, default=3, help="runs of duologue/Hugo full builds")
+    parser.add_argument("--full-runs", type=int, default=5, help="runs of duologue/Hugo full builds")
     parser.add_argument("--pelican-runs", type=int, default=1)
     parser.add_argument("--skip-pelican", action="store_true")
     parser.add_argument("--skip-duologue", action="store_true", help="time only the peers")
@@ -204,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"### `duologue build` vs Hugo and Pelican — {datetime.now(UTC):%Y-%m-%d}\n")
     print(f"Workspace: {args.series} series x {args.posts:,} posts of ~{args.words:,} words "
           f"(`bench/make_corpus.py`, seed 2026). Machine: {machine()}. "
-          f"{peers.hugo_version()}; Pelican {peers.pelican_version()}.\n")
+          f"duologue at {revision()}; {peers.hugo_version()}; "
+          f"Pelican {peers.pelican_version()}.\n")
     print("| step | runs | median | best | peak RSS | output |")
     print("| --- | ---: | ---: | ---: | ---: | --- |")
     for label, sample, output in rows:

@@ -1,8 +1,9 @@
 """Pelican and Hugo sites made at run time from a duologue workspace's posts.
 
 Both peers get the same Markdown bodies, one category/section per series, and
-feeds per series; features duologue does not have (tag and author pages,
-pagination, taxonomies) are switched off so they do comparable work.
+feeds per series (full content, the latest 50 posts); features duologue does
+not have (tag and author pages, pagination, taxonomies, syntax highlighting)
+are switched off so they do comparable work.
 """
 
 from __future__ import annotations
@@ -70,6 +71,11 @@ CATEGORY_URL = CATEGORY_SAVE_AS = "{{slug}}/index.html"
 TAG_SAVE_AS = TAGS_SAVE_AS = AUTHOR_SAVE_AS = AUTHORS_SAVE_AS = ""
 ARCHIVES_SAVE_AS = PAGE_SAVE_AS = ""
 DIRECT_TEMPLATES = ["index"]
+# No syntax highlighting (duologue does none): Pelican's default MARKDOWN minus codehilite.
+MARKDOWN = {{
+    "extension_configs": {{"markdown.extensions.extra": {{}}, "markdown.extensions.meta": {{}}}},
+    "output_format": "html5",
+}}
 '''
 
 
@@ -114,6 +120,8 @@ limit = {limit}
 home = ["html", "rss"]
 section = ["html", "rss"]
 page = ["html"]
+[markup.highlight]
+codeFences = false  # no syntax highlighting: duologue does none
 """
 
 HUGO_LAYOUTS = {

@@ -26,7 +26,7 @@ import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchlib import REPO, WORK, Sample, ensure_corpus, machine, measure, venv_tool
+from benchlib import REPO, WORK, Sample, ensure_corpus, machine, measure, revision, venv_tool
 
 HEAVY = ("git", "feedgen", "markdown_it", "cmarkgfm", "nh3", "jinja2", "frontmatter", "yaml")
 IMPORT_PROBE = """
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     heavy = heavy_imports()
 
     print(f"### `duologue status` and start-up — {datetime.now(UTC):%Y-%m-%d}\n")
-    print(f"Machine: {machine()}. Median of {args.runs} warm runs (1 warm-up), subprocess.\n")
+    print(f"duologue at {revision()}. Machine: {machine()}. Median of {args.runs} warm runs (1 warm-up), subprocess.\n")
     print("| command | median | best |")
     print("| --- | ---: | ---: |")
     for label, sample in rows:
