@@ -41,7 +41,7 @@ from duologue.site.load import (
     read_body,
     scan_inputs,
 )
-from duologue.site.writer import Stamp, Writer, stamp_of
+from duologue.site.writer import Stamp, Writer
 from duologue.workspace import RESERVED_OUTPUT, check_web_url, load_series, series_toml_path
 
 if TYPE_CHECKING:  # the render phase imports these itself: a no-op rebuild never loads them
@@ -157,7 +157,7 @@ def _load_posts(
     progress: Progress,
 ) -> tuple[dict[str, list[SourcePost]], dict[str, str]]:
     """Every post by series, and the bodies of those parsed now (the others stay on disk)."""
-    context = digest(str(settings.root), settings.timezone_name, __version__)
+    context = digest(str(settings.root.resolve()), settings.timezone_name, __version__)
     post_cache = build_cache.load_post_cache(cache_folder, context)
     old = post_cache.posts
     jobs = [
@@ -361,7 +361,7 @@ def build_site(
     if (
         manifest.options == options
         and manifest.inputs == signatures
-        and all(stamp_of(out_dir / rel) == rec.stamp for rel, rec in manifest.outputs.items())
+        and _stamps_hold(out_dir, manifest.outputs)
     ):
         files = sum(1 for rel in manifest.outputs if only_series is None or rel.startswith(f"{only_series}/"))
         return BuildResult(out_dir, files, 0, 0, time.perf_counter() - started)
@@ -387,13 +387,18 @@ def build_site(
     # 4. Render what changed, and write.
     writer = Writer(out_dir)
     todo: list[Output] = []
+    prefix = f"{out_dir}{os.sep}"
     for output in plan.outputs:
         record = manifest.outputs.get(output.relpath)
-        stamp = stamp_of(out_dir / output.relpath) if record is not None else None
-        if record is not None and record.key == output.key and stamp == record.stamp:
-            writer.keep(output.relpath, stamp)
-        else:
-            todo.append(output)
+        if record is not None and record[0] == output.key:
+            try:
+                info = os.lstat(prefix + output.relpath)  # plain strings: faster than pathlib
+            except OSError:
+                info = None
+            if info is not None and (info.st_size, info.st_mtime_ns, info.st_ino) == record[1]:
+                writer.keep(output.relpath, record[1])
+                continue
+        todo.append(output)
 
     needed = _needed_posts(site, settings, todo)
     bytecode = folder / "jinja"
@@ -460,7 +465,7 @@ def build_site(
     for output in plan.outputs:
         stamp = writer.stamps.get(output.relpath)
         if stamp is not None:
-            outputs[output.relpath] = build_cache.OutputRecord(output.key, stamp)
+            outputs[output.relpath] = (output.key, stamp)
     build_cache.save_manifest(folder, out_key, build_cache.Manifest(options, signatures, outputs))
     return BuildResult(
         out_dir=out_dir,
@@ -470,6 +475,19 @@ def build_site(
         seconds=time.perf_counter() - started,
         rendered=len(todo),
     )
+
+
+def _stamps_hold(out_dir: Path, outputs: dict[str, build_cache.OutputRecord]) -> bool:
+    """True when every file the last build wrote is still exactly as it left it."""
+    prefix = f"{out_dir}{os.sep}"
+    for relpath, (_key, stamp) in outputs.items():
+        try:
+            info = os.lstat(prefix + relpath)  # plain strings: pathlib costs more than the stat
+        except OSError:
+            return False
+        if (info.st_size, info.st_mtime_ns, info.st_ino) != stamp:
+            return False
+    return True
 
 
 def _collect(

@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from duologue.model import Post
 from duologue.site.load import Signature, SourcePost
 from duologue.site.writer import Stamp
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 """Bump when what the cache holds changes shape; an old cache is then ignored."""
 
 
@@ -53,13 +54,12 @@ def cache_dir(root: Path, key: str) -> Path:
     return Path(base) / "duologue" / "build-cache" / key
 
 
-@dataclass
-class OutputRecord:
-    """One output file as the previous build left it."""
+OutputRecord = tuple[str, Stamp]
+"""One output file as the previous build left it: the hash of everything it was rendered
+from, and its stamp. Plain tuples, not dataclasses: 10,000 of them unpickle in a blink."""
 
-    key: str
-    """Hash of everything the file was rendered from."""
-    stamp: Stamp
+PostRow = tuple[Any, ...]
+"""A ``SourcePost`` flattened to a tuple of builtins, for the same reason."""
 
 
 @dataclass
@@ -79,6 +79,23 @@ class PostCache:
     context: str = ""
     """Hash of what parsing depends on besides the file (workspace root, time zone)."""
     posts: dict[str, tuple[Signature, SourcePost]] = field(default_factory=dict)
+
+
+def _post_row(source: SourcePost) -> PostRow:
+    post = source.post
+    return (
+        post.series, post.turn, post.slug, str(post.path), post.title, post.author, post.date,
+        post.in_reply_to, post.tags, post.summary, post.canonical_url,
+        source.relpath, source.digest, source.body_start, source.body_length, source.references,
+    )
+
+
+def _source_post(row: PostRow) -> SourcePost:
+    (series, turn, slug, path, title, author, date, in_reply_to, tags, summary, canonical_url,
+     relpath, text_digest, body_start, body_length, references) = row
+    post = Post(series, turn, slug, Path(path), title, author, date, "", in_reply_to, tags,
+                summary, canonical_url)
+    return SourcePost(post, relpath, text_digest, body_start, body_length, references)
 
 
 def _load(path: Path) -> Any:
@@ -114,10 +131,15 @@ def save_manifest(folder: Path, out_key: str, manifest: Manifest) -> None:
 
 def load_post_cache(folder: Path, context: str) -> PostCache:
     found = _load(folder / "posts.pickle")
-    if isinstance(found, PostCache) and found.context == context:
-        return found
-    return PostCache(context=context)
+    if not isinstance(found, tuple) or len(found) != 2 or found[0] != context:
+        return PostCache(context=context)
+    try:
+        posts = {rel: (sig, _source_post(row)) for rel, (sig, row) in found[1].items()}
+    except (TypeError, ValueError):
+        return PostCache(context=context)
+    return PostCache(context, posts)
 
 
 def save_post_cache(folder: Path, cache: PostCache) -> None:
-    _save(folder / "posts.pickle", cache)
+    rows = {rel: (sig, _post_row(source)) for rel, (sig, source) in cache.posts.items()}
+    _save(folder / "posts.pickle", (cache.context, rows))

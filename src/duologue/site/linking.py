@@ -24,11 +24,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def digest(*parts: str) -> str:
     """A short stable hash of some strings (a key, never shown to anyone)."""
-    h = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        h.update(part.encode("utf-8", "surrogatepass"))
-        h.update(b"\x00")
-    return h.hexdigest()
+    joined = "\x00".join(parts).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(joined, digest_size=16).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

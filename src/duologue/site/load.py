@@ -21,7 +21,6 @@ from duologue.errors import BuildError, InvalidInput
 from duologue.files import MAX_TEXT_BYTES
 from duologue.links import find_references
 from duologue.model import POST_FILE_PATTERN, SLUG_PATTERN, Post, Settings
-from duologue.posts import parse_post
 from duologue.workspace import SERIES_FILE, SETTINGS_FILE
 
 Signature = tuple[int, int, int, int]
@@ -142,6 +141,8 @@ def text_digest(text: str) -> str:
 def parse_source(settings: Settings, series: str, relpath: str) -> tuple[SourcePost, str]:
     """Read and parse one post, and give its body; ``InvalidInput`` naming the file and
     field if it is broken."""
+    from duologue.posts import parse_post  # python-frontmatter: only when a post is parsed
+
     text = read_source_text(settings.root, relpath)
     post = parse_post(text, settings.root / relpath, series, settings)
     start = text.rfind(post.body)
