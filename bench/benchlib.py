@@ -143,4 +143,55 @@ def revision() -> str:
 
 
 def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def _children_of(root: int) -> set[int]:
+    """``root`` and every live descendant (scanning /proc: no /proc/PID/task/*/children here)."""
+    parents: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry.name}/stat").read_text()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    tree = {root}
+    grew = True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in tree and pid not in tree:
+                tree.add(pid)
+                grew = True
+    return tree
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def tree_peak_pss(command: list[str], cwd: Path, interval: float = 0.05) -> float:
+    """Run ``command`` once, sampling the summed PSS of its whole process tree; peak in MiB.
+
+    PSS shares copy-on-write pages fairly between forked workers, so the sum is what
+    the tree really holds (``ru_maxrss`` only sees the largest single process).
+    The sampling costs CPU, so this is a separate, untimed run.
+    """
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    peak = 0
+    while process.poll() is None:
+        peak = max(peak, sum(_pss_kib(pid) for pid in _children_of(process.pid)))
+        time.sleep(interval)
+    if process.returncode != 0:
+        errors = process.stderr.read().decode("utf-8", "replace") if process.stderr else ""
+        raise CommandFailed(f"`{' '.join(command)}` exited {process.returncode}: {errors}")
+    return peak / 1024

@@ -38,6 +38,7 @@ from benchlib import (
     measure,
     ms,
     revision,
+    tree_peak_pss,
     venv_tool,
 )
 
@@ -165,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[tuple[str, Sample, str]] = []
     duo: dict[str, Sample] = {}
+    tree: dict[str, float] = {}  # peak PSS of the whole process tree, one sampled full build
     notes: list[str] = []
 
     executable = args.duologue or venv_tool("duologue")
@@ -177,9 +179,12 @@ def main(argv: list[str] | None = None) -> int:
             duo["full"] = measure(site.command, workspace, args.full_runs, warmup=1,
                                   before=site.clean)
             cache = [str(p.relative_to(workspace)) for p in site.new_paths()]
+            site.clean()
+            tree["duologue"] = tree_peak_pss(site.command, workspace)
             files, size_bytes = peers.tree_size(site.output)
             rows.append(("duologue full build (clean output and cache)", duo["full"],
-                         f"{files:,} files, {size_bytes / 2**20:.0f} MiB"))
+                         f"{files:,} files, {size_bytes / 2**20:.0f} MiB; "
+                         f"tree PSS {tree['duologue']:.0f} MiB"))
             notes.append(f"duologue's cache (removed before each full build): "
                          f"{', '.join(cache) or 'none found outside the output folder'}")
             print("duologue: no-op rebuilds ...", file=sys.stderr)
@@ -199,8 +204,11 @@ def main(argv: list[str] | None = None) -> int:
     print("hugo: full builds ...", file=sys.stderr)
     hugo = measure(peers.hugo_command(hugo_site), hugo_site, args.full_runs, warmup=1,
                    before=lambda: peers.clean_hugo(hugo_site))
+    peers.clean_hugo(hugo_site)
+    tree["hugo"] = tree_peak_pss(peers.hugo_command(hugo_site), hugo_site)
     files, size_bytes = peers.tree_size(hugo_site / "public")
-    rows.append(("Hugo full build (clean)", hugo, f"{files:,} files, {size_bytes / 2**20:.0f} MiB"))
+    rows.append(("Hugo full build (clean)", hugo, f"{files:,} files, {size_bytes / 2**20:.0f} MiB; "
+                 f"tree PSS {tree['hugo']:.0f} MiB"))
 
     pelican: Sample | None = None
     if pelican_site is not None:
@@ -240,12 +248,16 @@ def main(argv: list[str] | None = None) -> int:
         limit = TARGETS["one_post_s"]
         targets.append((f"one post changed ≤ {limit} s", ms(duo["one"].median),
                         duo["one"].median <= limit))
-    if duo:
+    if "duologue" in tree:
+        ratio = tree["duologue"] / tree["hugo"]
+        limit = TARGETS["memory_vs_hugo"]
+        targets.append((f"peak memory ≤ {limit}x Hugo's (process tree, PSS)",
+                        f"{ratio:.2f}x ({tree['duologue']:.0f} / {tree['hugo']:.0f} MiB)",
+                        ratio <= limit))
         peak = max(s.peak_mib for s in duo.values())
         ratio = peak / hugo.peak_mib
-        limit = TARGETS["memory_vs_hugo"]
-        targets.append((f"peak memory ≤ {limit}x Hugo's",
-                         f"{ratio:.2f}x ({peak:.0f} / {hugo.peak_mib:.0f} MiB)", ratio <= limit))
+        targets.append((f"peak memory ≤ {limit}x Hugo's (largest process, ru_maxrss)",
+                        f"{ratio:.2f}x ({peak:.0f} / {hugo.peak_mib:.0f} MiB)", ratio <= limit))
     if targets:
         print("| target (issue 4) | measured | met |")
         print("| --- | ---: | :---: |")
@@ -254,7 +266,10 @@ def main(argv: list[str] | None = None) -> int:
         print()
     notes.append("Each run is a fresh subprocess; wall-clock median; one untimed warm-up "
                  "before duologue's and Hugo's runs, none before Pelican's; peak RSS is the "
-                 "largest `ru_maxrss` (os.wait4) over the runs of that step.")
+                 "largest `ru_maxrss` (os.wait4) over the runs of that step: the largest single "
+                 "process, not the sum over worker processes. The process-tree memory target "
+                 "uses one extra, untimed full build of each, sampling the summed PSS of the "
+                 "whole tree every 50 ms.")
     for note in notes:
         print(f"- {note}")
     return 0
