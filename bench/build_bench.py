@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     if "noop" in duo:
         ratio = duo["noop"].median / hugo.median
         limit = TARGETS["noop_vs_hugo"]
-        targets.append((f"no-op rebuild ≤ {limit}x Hugo's full build", f"{ratio:.3f}x",
+        targets.append((f"no-op rebuild ≤ {limit}x Hugo's full build", f"{ratio:.4f}x",
                         ratio <= limit))
     if "one" in duo:
         limit = TARGETS["one_post_s"]
