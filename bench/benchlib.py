@@ -72,8 +72,12 @@ def run_timed(
 
 
 def measure(
-    command: list[str], cwd: Path, runs: int, warmup: int = 1,
-    env: dict[str, str] | None = None, before: object = None,
+    command: list[str],
+    cwd: Path,
+    runs: int,
+    warmup: int = 1,
+    env: dict[str, str] | None = None,
+    before: object = None,
 ) -> Sample:
     """Median-ready samples of ``command``; ``before()`` (if given) runs untimed before each."""
     sample = Sample()
@@ -106,8 +110,17 @@ def ensure_corpus(path: Path, series: int, posts: int, words: int = 1000) -> Pat
         return path
     print(f"generating {series} series x {posts} posts in {path} ...", file=sys.stderr)
     subprocess.run(
-        [sys.executable, str(BENCH / "make_corpus.py"), str(path), "--series", str(series),
-         "--posts", str(posts), "--words", str(words)],
+        [
+            sys.executable,
+            str(BENCH / "make_corpus.py"),
+            str(path),
+            "--series",
+            str(series),
+            "--posts",
+            str(posts),
+            "--words",
+            str(words),
+        ],
         check=True,
     )
     stamp.write_text(wanted + "\n")
@@ -131,13 +144,25 @@ def machine() -> str:
 
 def revision() -> str:
     """The duologue checkout measured: short commit, ``-dirty`` when src/ has local edits."""
-    result = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty", "--",
-                             "src"], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["git", "-C", str(REPO), "describe", "--always", "--dirty", "--", "src"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:  # `describe -- paths` needs a newer git: fall back
-        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, check=False).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "src"],
-                               capture_output=True, text=True, check=False).stdout.strip()
+        head = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--", "src"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
         return head + ("-dirty" if dirty else "")
     return result.stdout.strip()
 
@@ -185,8 +210,7 @@ def tree_peak_pss(command: list[str], cwd: Path, interval: float = 0.05) -> floa
     the tree really holds (``ru_maxrss`` only sees the largest single process).
     The sampling costs CPU, so this is a separate, untimed run.
     """
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = 0
     while process.poll() is None:
         peak = max(peak, sum(_pss_kib(pid) for pid in _children_of(process.pid)))

@@ -42,8 +42,13 @@ from benchlib import (
     venv_tool,
 )
 
-TARGETS = {"full_vs_hugo": 0.5, "full_vs_pelican": 0.1, "noop_vs_hugo": 0.03,
-           "one_post_s": 0.5, "memory_vs_hugo": 0.2}
+TARGETS = {
+    "full_vs_hugo": 0.5,
+    "full_vs_pelican": 0.1,
+    "noop_vs_hugo": 0.03,
+    "one_post_s": 0.5,
+    "memory_vs_hugo": 0.2,
+}
 
 
 def snapshot(root: Path, skip: Path | None = None) -> set[str]:
@@ -100,8 +105,11 @@ class Duologue:
                 if rel not in self.pristine and here / name != self.output:
                     found.append(here / name)
                     dirs.remove(name)
-            found += [here / n for n in files
-                      if str((here / n).relative_to(self.root)) not in self.pristine]
+            found += [
+                here / n
+                for n in files
+                if str((here / n).relative_to(self.root)) not in self.pristine
+            ]
         return found
 
     def clean(self) -> None:
@@ -119,10 +127,11 @@ class Duologue:
 
 
 def has_build_command(executable: str) -> bool:
-    result = subprocess.run([executable, "--help"], capture_output=True, text=True,
-                            check=False)
-    return any(line.split()[:1] == ["build"] for line in result.stdout.splitlines()
-               if line.strip()) or "│ build" in result.stdout
+    result = subprocess.run([executable, "--help"], capture_output=True, text=True, check=False)
+    return (
+        any(line.split()[:1] == ["build"] for line in result.stdout.splitlines() if line.strip())
+        or "│ build" in result.stdout
+    )
 
 
 def timed_with_writes(
@@ -145,24 +154,41 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--posts", type=int, default=1000, help="posts per series")
     parser.add_argument("--words", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5, help="runs of no-op and one-post rebuilds")
-    parser.add_argument("--full-runs", type=int, default=5, help="runs of duologue/Hugo full builds")
+    parser.add_argument(
+        "--full-runs", type=int, default=5, help="runs of duologue/Hugo full builds"
+    )
     parser.add_argument("--pelican-runs", type=int, default=1)
     parser.add_argument("--skip-pelican", action="store_true")
     parser.add_argument("--skip-duologue", action="store_true", help="time only the peers")
-    parser.add_argument("--duologue", default=None,
-                        help="the duologue executable (default: the one next to this Python)")
+    parser.add_argument(
+        "--duologue",
+        default=None,
+        help="the duologue executable (default: the one next to this Python)",
+    )
     args = parser.parse_args(argv)
 
     size = f"{args.series}x{args.posts}"
     workspace = WORK / f"build-{size}"
     print(f"generating {size} workspace in {workspace} ...", file=sys.stderr)
-    subprocess.run([sys.executable, str(BENCH / "make_corpus.py"), str(workspace),
-                    "--series", str(args.series), "--posts", str(args.posts),
-                    "--words", str(args.words)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "make_corpus.py"),
+            str(workspace),
+            "--series",
+            str(args.series),
+            "--posts",
+            str(args.posts),
+            "--words",
+            str(args.words),
+        ],
+        check=True,
+    )
     print("converting posts for Hugo and Pelican ...", file=sys.stderr)
     hugo_site = peers.make_hugo(workspace, WORK / f"hugo-{size}")
-    pelican_site = None if args.skip_pelican else peers.make_pelican(
-        workspace, WORK / f"pelican-{size}")
+    pelican_site = (
+        None if args.skip_pelican else peers.make_pelican(workspace, WORK / f"pelican-{size}")
+    )
 
     rows: list[tuple[str, Sample, str]] = []
     duo: dict[str, Sample] = {}
@@ -176,59 +202,94 @@ def main(argv: list[str] | None = None) -> int:
         site = Duologue(workspace, executable)
         try:
             print("duologue: full builds ...", file=sys.stderr)
-            duo["full"] = measure(site.command, workspace, args.full_runs, warmup=1,
-                                  before=site.clean)
+            duo["full"] = measure(
+                site.command, workspace, args.full_runs, warmup=1, before=site.clean
+            )
             cache = [str(p.relative_to(workspace)) for p in site.new_paths()]
             site.clean()
             tree["duologue"] = tree_peak_pss(site.command, workspace)
             files, size_bytes = peers.tree_size(site.output)
-            rows.append(("duologue full build (clean output and cache)", duo["full"],
-                         f"{files:,} files, {size_bytes / 2**20:.0f} MiB; "
-                         f"tree PSS {tree['duologue']:.0f} MiB"))
-            notes.append(f"duologue's cache (removed before each full build): "
-                         f"{', '.join(cache) or 'none found outside the output folder'}")
+            rows.append(
+                (
+                    "duologue full build (clean output and cache)",
+                    duo["full"],
+                    f"{files:,} files, {size_bytes / 2**20:.0f} MiB; "
+                    f"tree PSS {tree['duologue']:.0f} MiB",
+                )
+            )
+            notes.append(
+                f"duologue's cache (removed before each full build): "
+                f"{', '.join(cache) or 'none found outside the output folder'}"
+            )
             print("duologue: no-op rebuilds ...", file=sys.stderr)
-            duo["noop"], writes = timed_with_writes(site.command, workspace, args.runs,
-                                                    site.output, None)
+            duo["noop"], writes = timed_with_writes(
+                site.command, workspace, args.runs, site.output, None
+            )
             rows.append(("duologue no-op rebuild", duo["noop"], f"{writes} files written"))
             print("duologue: one-post-changed rebuilds ...", file=sys.stderr)
-            duo["one"], writes = timed_with_writes(site.command, workspace, args.runs,
-                                                   site.output, site.edit_one_post)
-            rows.append(("duologue rebuild, one post changed", duo["one"],
-                         f"{writes} files written"))
+            duo["one"], writes = timed_with_writes(
+                site.command, workspace, args.runs, site.output, site.edit_one_post
+            )
+            rows.append(
+                ("duologue rebuild, one post changed", duo["one"], f"{writes} files written")
+            )
         except CommandFailed as error:
             notes.append(f"**duologue failed**: {error}")
     else:
         notes.append("`duologue build` does not exist yet: duologue rows skipped.")
 
     print("hugo: full builds ...", file=sys.stderr)
-    hugo = measure(peers.hugo_command(hugo_site), hugo_site, args.full_runs, warmup=1,
-                   before=lambda: peers.clean_hugo(hugo_site))
+    hugo = measure(
+        peers.hugo_command(hugo_site),
+        hugo_site,
+        args.full_runs,
+        warmup=1,
+        before=lambda: peers.clean_hugo(hugo_site),
+    )
     peers.clean_hugo(hugo_site)
     tree["hugo"] = tree_peak_pss(peers.hugo_command(hugo_site), hugo_site)
     files, size_bytes = peers.tree_size(hugo_site / "public")
-    rows.append(("Hugo full build (clean)", hugo, f"{files:,} files, {size_bytes / 2**20:.0f} MiB; "
-                 f"tree PSS {tree['hugo']:.0f} MiB"))
+    rows.append(
+        (
+            "Hugo full build (clean)",
+            hugo,
+            f"{files:,} files, {size_bytes / 2**20:.0f} MiB; tree PSS {tree['hugo']:.0f} MiB",
+        )
+    )
 
     pelican: Sample | None = None
     if pelican_site is not None:
         print("pelican: full builds (slow) ...", file=sys.stderr)
-        pelican = measure(peers.pelican_command(pelican_site), pelican_site, args.pelican_runs,
-                          warmup=0, before=lambda: peers.clean_pelican(pelican_site))
+        pelican = measure(
+            peers.pelican_command(pelican_site),
+            pelican_site,
+            args.pelican_runs,
+            warmup=0,
+            before=lambda: peers.clean_pelican(pelican_site),
+        )
         files, size_bytes = peers.tree_size(pelican_site / "output")
-        rows.append(("Pelican full build (clean)", pelican,
-                     f"{files:,} files, {size_bytes / 2**20:.0f} MiB"))
+        rows.append(
+            (
+                "Pelican full build (clean)",
+                pelican,
+                f"{files:,} files, {size_bytes / 2**20:.0f} MiB",
+            )
+        )
 
     print(f"### `duologue build` vs Hugo and Pelican — {datetime.now(UTC):%Y-%m-%d}\n")
-    print(f"Workspace: {args.series} series x {args.posts:,} posts of ~{args.words:,} words "
-          f"(`bench/make_corpus.py`, seed 2026). Machine: {machine()}. "
-          f"duologue at {revision()}; {peers.hugo_version()}; "
-          f"Pelican {peers.pelican_version()}.\n")
+    print(
+        f"Workspace: {args.series} series x {args.posts:,} posts of ~{args.words:,} words "
+        f"(`bench/make_corpus.py`, seed 2026). Machine: {machine()}. "
+        f"duologue at {revision()}; {peers.hugo_version()}; "
+        f"Pelican {peers.pelican_version()}.\n"
+    )
     print("| step | runs | median | best | peak RSS | output |")
     print("| --- | ---: | ---: | ---: | ---: | --- |")
     for label, sample, output in rows:
-        print(f"| {label} | {sample.runs} | {ms(sample.median)} | {ms(sample.best)} "
-              f"| {sample.peak_mib:.0f} MiB | {output} |")
+        print(
+            f"| {label} | {sample.runs} | {ms(sample.median)} | {ms(sample.best)} "
+            f"| {sample.peak_mib:.0f} MiB | {output} |"
+        )
     print()
     targets: list[tuple[str, str, bool]] = []
     if "full" in duo:
@@ -242,34 +303,47 @@ def main(argv: list[str] | None = None) -> int:
     if "noop" in duo:
         ratio = duo["noop"].median / hugo.median
         limit = TARGETS["noop_vs_hugo"]
-        targets.append((f"no-op rebuild ≤ {limit}x Hugo's full build", f"{ratio:.4f}x",
-                        ratio <= limit))
+        targets.append(
+            (f"no-op rebuild ≤ {limit}x Hugo's full build", f"{ratio:.4f}x", ratio <= limit)
+        )
     if "one" in duo:
         limit = TARGETS["one_post_s"]
-        targets.append((f"one post changed ≤ {limit} s", ms(duo["one"].median),
-                        duo["one"].median <= limit))
+        targets.append(
+            (f"one post changed ≤ {limit} s", ms(duo["one"].median), duo["one"].median <= limit)
+        )
     if "duologue" in tree:
         ratio = tree["duologue"] / tree["hugo"]
         limit = TARGETS["memory_vs_hugo"]
-        targets.append((f"peak memory ≤ {limit}x Hugo's (process tree, PSS)",
-                        f"{ratio:.2f}x ({tree['duologue']:.0f} / {tree['hugo']:.0f} MiB)",
-                        ratio <= limit))
+        targets.append(
+            (
+                f"peak memory ≤ {limit}x Hugo's (process tree, PSS)",
+                f"{ratio:.2f}x ({tree['duologue']:.0f} / {tree['hugo']:.0f} MiB)",
+                ratio <= limit,
+            )
+        )
         peak = max(s.peak_mib for s in duo.values())
         ratio = peak / hugo.peak_mib
-        targets.append((f"peak memory ≤ {limit}x Hugo's (largest process, ru_maxrss)",
-                        f"{ratio:.2f}x ({peak:.0f} / {hugo.peak_mib:.0f} MiB)", ratio <= limit))
+        targets.append(
+            (
+                f"peak memory ≤ {limit}x Hugo's (largest process, ru_maxrss)",
+                f"{ratio:.2f}x ({peak:.0f} / {hugo.peak_mib:.0f} MiB)",
+                ratio <= limit,
+            )
+        )
     if targets:
         print("| target (issue 4) | measured | met |")
         print("| --- | ---: | :---: |")
         for label, measured, met in targets:
             print(f"| {label} | {measured} | {'yes' if met else '**no**'} |")
         print()
-    notes.append("Each run is a fresh subprocess; wall-clock median; one untimed warm-up "
-                 "before duologue's and Hugo's runs, none before Pelican's; peak RSS is the "
-                 "largest `ru_maxrss` (os.wait4) over the runs of that step: the largest single "
-                 "process, not the sum over worker processes. The process-tree memory target "
-                 "uses one extra, untimed full build of each, sampling the summed PSS of the "
-                 "whole tree every 50 ms.")
+    notes.append(
+        "Each run is a fresh subprocess; wall-clock median; one untimed warm-up "
+        "before duologue's and Hugo's runs, none before Pelican's; peak RSS is the "
+        "largest `ru_maxrss` (os.wait4) over the runs of that step: the largest single "
+        "process, not the sum over worker processes. The process-tree memory target "
+        "uses one extra, untimed full build of each, sampling the summed PSS of the "
+        "whole tree every 50 ms."
+    )
     for note in notes:
         print(f"- {note}")
     return 0

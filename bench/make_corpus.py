@@ -52,13 +52,48 @@ why will with within without wonder word work world would write year young
 """.split()  # noqa: SIM905 - a paragraph of words reads better than a list
 
 FIRST_NAMES = [
-    "Ana", "Ben", "Chloe", "Dario", "Elif", "Femi", "Greta", "Hiro", "Ines", "Jonas",
-    "Kasia", "Luca", "Maya", "Nils", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tala",
+    "Ana",
+    "Ben",
+    "Chloe",
+    "Dario",
+    "Elif",
+    "Femi",
+    "Greta",
+    "Hiro",
+    "Ines",
+    "Jonas",
+    "Kasia",
+    "Luca",
+    "Maya",
+    "Nils",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tala",
 ]
 LAST_NAMES = [
-    "Lima", "Okafor", "Martin", "Rossi", "Kaya", "Adeyemi", "Berg", "Tanaka", "Costa",
-    "Weber", "Nowak", "Bianchi", "Patel", "Larsen", "Haddad", "Rao", "Doyle", "Vidal",
-    "Strand", "Moana",
+    "Lima",
+    "Okafor",
+    "Martin",
+    "Rossi",
+    "Kaya",
+    "Adeyemi",
+    "Berg",
+    "Tanaka",
+    "Costa",
+    "Weber",
+    "Nowak",
+    "Bianchi",
+    "Patel",
+    "Larsen",
+    "Haddad",
+    "Rao",
+    "Doyle",
+    "Vidal",
+    "Strand",
+    "Moana",
 ]
 OFFSETS = [timedelta(hours=-5), timedelta(hours=1), timedelta(hours=9), timedelta(0)]
 LANGUAGES = ["go", "python", "rust", "sh"]
@@ -132,8 +167,10 @@ class Writer:
 
     def code(self) -> tuple[str, int]:
         lang = self.rng.choice(LANGUAGES)
-        body = [f"{w} = {self.rng.randint(0, 999)}  # {' '.join(self.words(3))}"
-                for w in self.words(self.rng.randint(3, 6))]
+        body = [
+            f"{w} = {self.rng.randint(0, 999)}  # {' '.join(self.words(3))}"
+            for w in self.words(self.rng.randint(3, 6))
+        ]
         return f"```{lang}\n" + "\n".join(body) + "\n```", 5 * len(body)
 
     def bullet_list(self) -> tuple[str, int]:
@@ -285,8 +322,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     make_workspace(args.out, args.series, args.posts, args.words, args.seed, not args.no_git)
     total = args.series * args.posts
-    print(f"wrote {args.out}: {args.series} series x {args.posts} posts = {total} posts",
-          file=sys.stderr)
+    print(
+        f"wrote {args.out}: {args.series} series x {args.posts} posts = {total} posts",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -45,7 +45,7 @@ def series_titles(workspace: Path) -> dict[str, str]:
 
 # --- Pelican -------------------------------------------------------------------------
 
-PELICAN_CONF = '''
+PELICAN_CONF = """
 AUTHOR = "Benchmark"
 SITENAME = "Benchmark dialogues"
 SITEURL = "https://example.org"
@@ -76,7 +76,7 @@ MARKDOWN = {{
     "extension_configs": {{"markdown.extensions.extra": {{}}, "markdown.extensions.meta": {{}}}},
     "output_format": "html5",
 }}
-'''
+"""
 
 
 def make_pelican(workspace: Path, site: Path) -> Path:
@@ -102,8 +102,18 @@ def make_pelican(workspace: Path, site: Path) -> Path:
 
 def pelican_command(site: Path) -> list[str]:
     site = site.resolve()
-    return [sys.executable, "-m", "pelican", str(site / "content"), "-o", str(site / "output"),
-            "-s", str(site / "pelicanconf.py"), "-q", "--ignore-cache"]
+    return [
+        sys.executable,
+        "-m",
+        "pelican",
+        str(site / "content"),
+        "-o",
+        str(site / "output"),
+        "-s",
+        str(site / "pelicanconf.py"),
+        "-q",
+        "--ignore-cache",
+    ]
 
 
 # --- Hugo ------------------------------------------------------------------------------
@@ -222,8 +232,17 @@ def hugo_binary() -> str:
 
 def hugo_command(site: Path) -> list[str]:
     site = site.resolve()
-    return [hugo_binary(), "--source", str(site), "--destination", str(site / "public"),
-            "--cacheDir", str(site / "cache"), "--quiet", "--noBuildLock"]
+    return [
+        hugo_binary(),
+        "--source",
+        str(site),
+        "--destination",
+        str(site / "public"),
+        "--cacheDir",
+        str(site / "cache"),
+        "--quiet",
+        "--noBuildLock",
+    ]
 
 
 def clean_hugo(site: Path) -> None:
@@ -243,8 +262,7 @@ def tree_size(folder: Path) -> tuple[int, int]:
 
 
 def hugo_version() -> str:
-    result = subprocess.run([hugo_binary(), "version"], capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run([hugo_binary(), "version"], capture_output=True, text=True, check=False)
     return " ".join(result.stdout.split()[:2]).split("-")[0] or "hugo ?"
 
 

@@ -55,8 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.suppress(SystemExit):
         cli()
     profile.disable()
-    print(f"wall: {time.perf_counter() - start:.2f} s ({args.mode}, "
-          f"{'parallel' if args.parallel else 'serial'})")
+    print(
+        f"wall: {time.perf_counter() - start:.2f} s ({args.mode}, "
+        f"{'parallel' if args.parallel else 'serial'})"
+    )
     if args.out:
         profile.dump_stats(args.out)
     for order in ("tottime", "cumulative"):

@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     python = sys.executable
     rows.append(("`python -c pass`", measure([python, "-c", "pass"], REPO, args.runs)))
     rows.append(
-        ("`python -c \"import typer\"`", measure([python, "-c", "import typer"], REPO, args.runs))
+        ('`python -c "import typer"`', measure([python, "-c", "import typer"], REPO, args.runs))
     )
     rows.append(("`duologue --help`", measure([duologue, "--help"], REPO, args.runs)))
 
@@ -96,19 +96,27 @@ def main(argv: list[str] | None = None) -> int:
     heavy = heavy_imports()
 
     print(f"### `duologue status` and start-up — {datetime.now(UTC):%Y-%m-%d}\n")
-    print(f"duologue at {revision()}. Machine: {machine()}. Median of {args.runs} warm runs (1 warm-up), subprocess.\n")
+    print(
+        f"duologue at {revision()}. Machine: {machine()}. Median of {args.runs} warm runs (1 warm-up), subprocess.\n"
+    )
     print("| command | median | best |")
     print("| --- | ---: | ---: |")
     for label, sample in rows:
         print(f"| {label} | {sample.median * 1000:.0f} ms | {sample.best * 1000:.0f} ms |")
     print()
-    print(f"- status, large / small: {status_large.median / status_small.median:.2f}x "
-          f"({(status_large.median - status_small.median) * 1000:+.0f} ms)")
-    print(f"- `duologue --help` minus `import typer`: "
-          f"{(help_.median - typer_only.median) * 1000:+.0f} ms "
-          f"({help_.median / typer_only.median:.2f}x)")
-    print(f"- heavy modules imported by `duologue --help`: {', '.join(heavy) or 'none'} "
-          f"(checked: {', '.join(HEAVY)})")
+    print(
+        f"- status, large / small: {status_large.median / status_small.median:.2f}x "
+        f"({(status_large.median - status_small.median) * 1000:+.0f} ms)"
+    )
+    print(
+        f"- `duologue --help` minus `import typer`: "
+        f"{(help_.median - typer_only.median) * 1000:+.0f} ms "
+        f"({help_.median / typer_only.median:.2f}x)"
+    )
+    print(
+        f"- heavy modules imported by `duologue --help`: {', '.join(heavy) or 'none'} "
+        f"(checked: {', '.join(HEAVY)})"
+    )
     return 0
 
 
