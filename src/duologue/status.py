@@ -12,20 +12,20 @@ from duologue.identity import Identity, match_author
 from duologue.model import Series, SeriesStatus, Settings
 from duologue.posts import read_post
 from duologue.turns import is_overdue, next_author
-from duologue.workspace import list_post_files, load_all_series, load_series
+from duologue.workspace import count_and_latest, load_all_series, load_series
 
 
 def series_status(
     settings: Settings, series: Series, identity: Identity, now: datetime
 ) -> SeriesStatus:
-    files = list_post_files(settings, series.slug)
-    last = read_post(files[-1].path, series.slug, settings) if files else None
+    count, latest = count_and_latest(settings, series.slug)
+    last = read_post(latest.path, series.slug, settings) if latest else None
     upcoming = next_author(series.authors, last.author if last else None)
     acting = match_author(series, identity)
     waiting_since = last.date if last else None
     return SeriesStatus(
         series=series,
-        posts=len(files),
+        posts=count,
         last=last,
         next_author=upcoming,
         waiting_since=waiting_since,
