@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from duologue.cli.base import app
+from duologue.cli.base import app, workspace_here
 
 
 @app.command()
@@ -23,12 +23,17 @@ def build(
     ] = None,
 ) -> None:
     """Write the site and feeds: pages for every post and series, RSS and Atom feeds."""
-    from duologue.site.build import build_site
-    from duologue.site.progress import ProgressBar
-    from duologue.workspace import open_workspace
+    from contextlib import nullcontext
 
-    settings = open_workspace()
-    with ProgressBar() as progress:
+    from duologue.lock import workspace_lock
+    from duologue.site.build import build_site
+    from duologue.site.cache import git_dir
+    from duologue.site.progress import ProgressBar
+
+    settings = workspace_here()
+    folder = git_dir(settings.root)
+    # Two builds at once would interleave writes into the output folder and the cache.
+    with workspace_lock(folder) if folder else nullcontext(), ProgressBar() as progress:
         result = build_site(
             settings, out=out, only_series=series, base_url=base_url, progress=progress
         )
