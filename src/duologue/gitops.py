@@ -222,14 +222,6 @@ class Repository:
             )
         return self.branch()
 
-    def tracked_changes(self) -> list[str]:
-        """Tracked paths with staged or unstaged changes (untracked files do not count)."""
-        out = self.run("status", "--porcelain=v1", "-z", "--untracked-files=no", strip=False)
-        return [entry[3:] for entry in out.split("\0") if len(entry) > 3]
-
-    def is_tracked(self, path: str) -> bool:
-        return bool(self.try_run("ls-files", "--error-unmatch", "--", path))
-
     def in_tree(self, rev: str, path: str) -> bool:
         return self.try_run("cat-file", "-e", f"{rev}:{path}") is not None
 
