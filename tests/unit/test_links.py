@@ -92,3 +92,27 @@ def _post(turn: int, in_reply_to: int | None) -> Post:
 def test_replies_by_turn() -> None:
     posts = [_post(3, 1), _post(1, None), _post(2, 1), _post(4, 3)]
     assert replies_by_turn(posts) == {1: [2, 3], 3: [4]}
+
+
+def test_a_longer_closing_fence_closes_and_a_shorter_one_does_not() -> None:
+    assert refs("```\n[[#5]]\n`````\n[[#6]]") == [("slow-work", 6)]
+    assert refs("````\n[[#5]]\n```\n[[#6]]") == []
+
+
+def test_a_fence_is_closed_only_by_its_own_character() -> None:
+    assert refs("~~~\n[[#5]]\n```\n[[#6]]\n~~~\n[[#7]]") == [("slow-work", 7)]
+
+
+def test_fences_may_be_indented_up_to_three_spaces() -> None:
+    assert refs("   ```\n[[#5]]\n  ```\n[[#6]]") == [("slow-work", 6)]
+    assert refs("    ```\n[[#5]]\n") == [("slow-work", 5)]
+
+
+def test_a_backtick_in_the_info_string_makes_no_fence() -> None:
+    assert refs("``` a`b\n[[#6]]\n") == [("slow-work", 6)]
+
+
+def test_many_bodies_of_code_spans_and_fences() -> None:
+    body = ("`a` [[#1]] ``b ` [[#2]]`` ```\n[[#3]]\n```\n" * 50) + "[[#4]]"
+    assert refs(body)[-1] == ("slow-work", 4)
+    assert ("slow-work", 2) not in refs(body)

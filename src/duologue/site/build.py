@@ -125,7 +125,12 @@ def _package_signatures() -> dict[str, Signature]:
     found: dict[str, Signature] = {}
     for path in [*sorted(PACKAGE_TEMPLATES.glob("*.html")), STYLESHEET]:
         info = path.stat()
-        found[f"<package>/{path.name}"] = (info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
+        found[f"<package>/{path.name}"] = (
+            info.st_size,
+            info.st_mtime_ns,
+            info.st_ino,
+            info.st_ctime_ns,
+        )
     return found
 
 
@@ -153,7 +158,10 @@ def _chunks(items: Sequence[T], parts: int) -> list[list[T]]:
 
 
 def _load_posts(
-    settings: Settings, scan: InputScan, series: Sequence[Series], cache_folder: Path,
+    settings: Settings,
+    scan: InputScan,
+    series: Sequence[Series],
+    cache_folder: Path,
     progress: Progress,
 ) -> tuple[dict[str, list[SourcePost]], dict[str, str]]:
     """Every post by series, and the bodies of those parsed now (the others stay on disk)."""
@@ -263,32 +271,85 @@ def _plan(site: Site, settings: Settings, only: str | None, global_key: str, css
             continue
         for index, placed in enumerate(thread.posts):
             previous, following = thread.neighbours(index)
-            add(Output(placed.path, digest(
-                global_key, thread.key, thread.item_keys[placed.turn],
-                previous.ident if previous else "-", following.ident if following else "-",
-            ), "post", slug, index))
-        add(Output(f"{slug}/index.html", digest(
-            global_key, thread.key, *(p.ident for p in thread.posts)), "thread", slug))
+            add(
+                Output(
+                    placed.path,
+                    digest(
+                        global_key,
+                        thread.key,
+                        thread.item_keys[placed.turn],
+                        previous.ident if previous else "-",
+                        following.ident if following else "-",
+                    ),
+                    "post",
+                    slug,
+                    index,
+                )
+            )
+        add(
+            Output(
+                f"{slug}/index.html",
+                digest(global_key, thread.key, *(p.ident for p in thread.posts)),
+                "thread",
+                slug,
+            )
+        )
         feed_plan = SeriesFeedPlan(len(thread.posts), settings.feed_limit)
         feed_items = [thread.item_keys[thread.posts[i].turn] for i in feed_plan.feed_range()]
         feeds_key = digest(global_key, thread.key, str(feed_plan.archives), *feed_items)
         add(Output(f"{slug}/feed.xml", feeds_key, "feeds", slug))
         add(Output(f"{slug}/atom.xml", feeds_key, "feeds", slug))
         for number in range(1, feed_plan.archives + 1):
-            items = [thread.item_keys[thread.posts[i].turn] for i in feed_plan.archive_range(number)]
-            add(Output(f"{slug}/archive/{number}.xml", digest(
-                global_key, thread.key, str(number), str(feed_plan.archives), *items,
-            ), "archive", slug, number))
+            items = [
+                thread.item_keys[thread.posts[i].turn] for i in feed_plan.archive_range(number)
+            ]
+            add(
+                Output(
+                    f"{slug}/archive/{number}.xml",
+                    digest(
+                        global_key,
+                        thread.key,
+                        str(number),
+                        str(feed_plan.archives),
+                        *items,
+                    ),
+                    "archive",
+                    slug,
+                    number,
+                )
+            )
     if only is None:
-        add(Output("index.html", digest(global_key, *(
-            digest(t.key, str(len(t.posts)), t.latest.ident if t.latest else "-")
-            for t in site.threads.values()
-        )), "index"))
+        add(
+            Output(
+                "index.html",
+                digest(
+                    global_key,
+                    *(
+                        digest(t.key, str(len(t.posts)), t.latest.ident if t.latest else "-")
+                        for t in site.threads.values()
+                    ),
+                ),
+                "index",
+            )
+        )
         latest, complete = _site_feed_posts(site, settings.feed_limit)
-        add(Output("feed.xml", digest(global_key, str(complete), *(
-            digest(site.threads[s].key, site.threads[s].item_keys[site.threads[s].posts[i].turn])
-            for s, i in latest
-        )), "site-feed"))
+        add(
+            Output(
+                "feed.xml",
+                digest(
+                    global_key,
+                    str(complete),
+                    *(
+                        digest(
+                            site.threads[s].key,
+                            site.threads[s].item_keys[site.threads[s].posts[i].turn],
+                        )
+                        for s, i in latest
+                    ),
+                ),
+                "site-feed",
+            )
+        )
         add(Output("style.css", css_key, "css"))
     return plan
 
@@ -304,7 +365,9 @@ def _site_feed_posts(site: Site, limit: int) -> tuple[list[tuple[str, int]], boo
     return [(slug, index) for _d, slug, _t, index in everything[:limit]], len(everything) <= limit
 
 
-def _needed_posts(site: Site, settings: Settings, outputs: Iterable[Output]) -> dict[tuple[str, int], bool]:
+def _needed_posts(
+    site: Site, settings: Settings, outputs: Iterable[Output]
+) -> dict[tuple[str, int], bool]:
     """``(series, index)`` → whether its page must be rendered (else only its body, for a feed)."""
     from duologue.site.feeds import SeriesFeedPlan
 
@@ -318,7 +381,8 @@ def _needed_posts(site: Site, settings: Settings, outputs: Iterable[Output]) -> 
             thread = site.threads[output.series]
             feed_plan = SeriesFeedPlan(len(thread.posts), settings.feed_limit)
             indexes = (
-                feed_plan.feed_range() if output.kind == "feeds"
+                feed_plan.feed_range()
+                if output.kind == "feeds"
                 else feed_plan.archive_range(output.number)
             )
             for index in indexes:
@@ -363,7 +427,11 @@ def build_site(
         and manifest.inputs == signatures
         and _stamps_hold(out_dir, manifest.outputs)
     ):
-        files = sum(1 for rel in manifest.outputs if only_series is None or rel.startswith(f"{only_series}/"))
+        files = sum(
+            1
+            for rel in manifest.outputs
+            if only_series is None or rel.startswith(f"{only_series}/")
+        )
         return BuildResult(out_dir, files, 0, 0, time.perf_counter() - started)
 
     # 2. Load, 3. link.
@@ -380,7 +448,9 @@ def build_site(
     )
     from duologue.site.pages import PageRenderer, templates_fingerprint
 
-    global_key = digest(RENDER_VERSION, __version__, url, settings.title, templates_fingerprint(root))
+    global_key = digest(
+        RENDER_VERSION, __version__, url, settings.title, templates_fingerprint(root)
+    )
     stylesheet = STYLESHEET.read_bytes()
     plan = _plan(site, settings, only_series, global_key, digest(RENDER_VERSION, stylesheet.hex()))
 
@@ -435,7 +505,9 @@ def build_site(
         elif output.kind == "feeds" and thread is not None and output.series not in feeds_done:
             feeds_done.add(output.series)  # feed.xml and atom.xml come from the same items
             feed_plan = SeriesFeedPlan(len(thread.posts), settings.feed_limit)
-            rss, atom = series_feeds(thread, feed_plan, _items(thread, feed_plan.feed_range(), bodies))
+            rss, atom = series_feeds(
+                thread, feed_plan, _items(thread, feed_plan.feed_range(), bodies)
+            )
             writer.write(f"{output.series}/feed.xml", rss)
             writer.write(f"{output.series}/atom.xml", atom)
         elif output.kind == "archive" and thread is not None:
@@ -452,7 +524,9 @@ def build_site(
 
     # Files an earlier build made that the site no longer has (a renamed or removed post).
     planned = {o.relpath for o in plan.outputs}
-    in_scope = (lambda rel: rel.startswith(f"{only_series}/")) if only_series else (lambda _rel: True)
+    in_scope = (
+        (lambda rel: rel.startswith(f"{only_series}/")) if only_series else (lambda _rel: True)
+    )
     kept: dict[str, build_cache.OutputRecord] = {}
     for relpath, record in manifest.outputs.items():
         if relpath in planned:
@@ -508,7 +582,9 @@ def _collect(
     return done + len(result)
 
 
-def _items(thread: Thread, indexes: Iterable[int], bodies: dict[tuple[str, int], str]) -> list[FeedItem]:
+def _items(
+    thread: Thread, indexes: Iterable[int], bodies: dict[tuple[str, int], str]
+) -> list[FeedItem]:
     from duologue.site.feeds import FeedItem
 
     slug = thread.series.slug

@@ -84,17 +84,58 @@ class PostCache:
 def _post_row(source: SourcePost) -> PostRow:
     post = source.post
     return (
-        post.series, post.turn, post.slug, str(post.path), post.title, post.author, post.date,
-        post.in_reply_to, post.tags, post.summary, post.canonical_url,
-        source.relpath, source.digest, source.body_start, source.body_length, source.references,
+        post.series,
+        post.turn,
+        post.slug,
+        str(post.path),
+        post.title,
+        post.author,
+        post.date,
+        post.in_reply_to,
+        post.tags,
+        post.summary,
+        post.canonical_url,
+        source.relpath,
+        source.digest,
+        source.body_start,
+        source.body_length,
+        source.references,
     )
 
 
 def _source_post(row: PostRow) -> SourcePost:
-    (series, turn, slug, path, title, author, date, in_reply_to, tags, summary, canonical_url,
-     relpath, text_digest, body_start, body_length, references) = row
-    post = Post(series, turn, slug, Path(path), title, author, date, "", in_reply_to, tags,
-                summary, canonical_url)
+    (
+        series,
+        turn,
+        slug,
+        path,
+        title,
+        author,
+        date,
+        in_reply_to,
+        tags,
+        summary,
+        canonical_url,
+        relpath,
+        text_digest,
+        body_start,
+        body_length,
+        references,
+    ) = row
+    post = Post(
+        series,
+        turn,
+        slug,
+        Path(path),
+        title,
+        author,
+        date,
+        "",
+        in_reply_to,
+        tags,
+        summary,
+        canonical_url,
+    )
     return SourcePost(post, relpath, text_digest, body_start, body_length, references)
 
 
@@ -102,8 +143,16 @@ def _load(path: Path) -> Any:
     try:
         with path.open("rb") as handle:
             data = pickle.load(handle)  # noqa: S301 - our own file under .git (see module docstring)
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError,
-            TypeError, ValueError, IndexError):
+    except (
+        OSError,
+        EOFError,
+        pickle.UnpicklingError,
+        AttributeError,
+        ImportError,
+        TypeError,
+        ValueError,
+        IndexError,
+    ):
         return None
     if not isinstance(data, tuple) or len(data) != 2 or data[0] != CACHE_FORMAT:
         return None

@@ -115,8 +115,15 @@ def cross_links(thread: Thread, placed: ThreadPost) -> str:
     return '\n<hr>\n<footer class="thread-links">\n' + "\n".join(parts) + "\n</footer>\n"
 
 
-def _new_feed(title: str, subtitle: str, link: str, self_url: str, feed_id: str,
-              updated: datetime, language: str) -> FeedGenerator:
+def _new_feed(
+    title: str,
+    subtitle: str,
+    link: str,
+    self_url: str,
+    feed_id: str,
+    updated: datetime,
+    language: str,
+) -> FeedGenerator:
     feed = FeedGenerator()
     feed.load_extension("dc", atom=False, rss=True)
     feed.register_extension("thr", ThreadExtension, ThreadEntryExtension, atom=True, rss=False)
@@ -196,13 +203,29 @@ def archive_url(thread: Thread, number: int) -> str:
     return f"{thread.url}archive/{number}.xml"
 
 
-def series_feeds(thread: Thread, plan: SeriesFeedPlan, items: Sequence[FeedItem]) -> tuple[bytes, bytes]:
+def series_feeds(
+    thread: Thread, plan: SeriesFeedPlan, items: Sequence[FeedItem]
+) -> tuple[bytes, bytes]:
     """``feed.xml`` (RSS) and ``atom.xml`` of a series, newest first."""
     series = thread.series
-    rss = _new_feed(series.title, series.description, thread.url, thread.url + "feed.xml",
-                    series.id, thread.updated, series.language)
-    atom = _new_feed(series.title, series.description, thread.url, thread.url + "atom.xml",
-                     series.id, thread.updated, series.language)
+    rss = _new_feed(
+        series.title,
+        series.description,
+        thread.url,
+        thread.url + "feed.xml",
+        series.id,
+        thread.updated,
+        series.language,
+    )
+    atom = _new_feed(
+        series.title,
+        series.description,
+        thread.url,
+        thread.url + "atom.xml",
+        series.id,
+        thread.updated,
+        series.language,
+    )
     ordered = _newest_first(items)
     for feed in (rss, atom):
         history: HistoryExtension = feed.fh
@@ -213,13 +236,22 @@ def series_feeds(thread: Thread, plan: SeriesFeedPlan, items: Sequence[FeedItem]
     return _xml(rss.rss_str(pretty=True)), _xml(atom.atom_str(pretty=True))
 
 
-def archive_feed(thread: Thread, plan: SeriesFeedPlan, number: int, items: Sequence[FeedItem]) -> bytes:
+def archive_feed(
+    thread: Thread, plan: SeriesFeedPlan, number: int, items: Sequence[FeedItem]
+) -> bytes:
     """``archive/<number>.xml``: an Atom archive document of RFC 5005."""
     series = thread.series
     url = archive_url(thread, number)
     updated = max(i.placed.post.date for i in items)
-    feed = _new_feed(f"{series.title} (archive {number})", series.description, thread.url, url,
-                     f"{series.id}/archive/{number}", updated, series.language)
+    feed = _new_feed(
+        f"{series.title} (archive {number})",
+        series.description,
+        thread.url,
+        url,
+        f"{series.id}/archive/{number}",
+        updated,
+        series.language,
+    )
     history: HistoryExtension = feed.fh
     history.archive = True
     history.links.append(("current", thread.url + "atom.xml"))
@@ -233,8 +265,15 @@ def archive_feed(thread: Thread, plan: SeriesFeedPlan, number: int, items: Seque
 
 def site_feed(site: Site, items: Sequence[FeedItem], complete: bool) -> bytes:
     """The root ``feed.xml``: every series together, newest first."""
-    feed = _new_feed(site.title, f"Every series of {site.title}", site.base_url,
-                     site.base_url + "feed.xml", site.base_url, site.updated, "en")
+    feed = _new_feed(
+        site.title,
+        f"Every series of {site.title}",
+        site.base_url,
+        site.base_url + "feed.xml",
+        site.base_url,
+        site.updated,
+        "en",
+    )
     history: HistoryExtension = feed.fh
     history.complete = complete
     _add_items(feed, _newest_first(items), with_series=True)

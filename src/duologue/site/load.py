@@ -80,7 +80,9 @@ def scan_inputs(root: Path) -> InputScan:
         signatures[SETTINGS_FILE] = _signature((root / SETTINGS_FILE).lstat())
     for entry in _entries(root / TEMPLATES_DIR):
         if entry.is_file(follow_symlinks=False):
-            signatures[f"{TEMPLATES_DIR}/{entry.name}"] = _signature(entry.stat(follow_symlinks=False))
+            signatures[f"{TEMPLATES_DIR}/{entry.name}"] = _signature(
+                entry.stat(follow_symlinks=False)
+            )
     slugs: list[str] = []
     posts: dict[str, list[tuple[int, str]]] = {}
     for folder in _entries(root / "series"):
@@ -121,10 +123,14 @@ def read_source_text(root: Path, relpath: str) -> str:
         raise InvalidInput(f"{relpath}: cannot be read ({error.strerror}).") from None
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise InvalidInput(f"{relpath}: is not a regular file; duologue reads only regular files.")
+            raise InvalidInput(
+                f"{relpath}: is not a regular file; duologue reads only regular files."
+            )
         data = handle.read(MAX_TEXT_BYTES + 1)
     if len(data) > MAX_TEXT_BYTES:
-        raise InvalidInput(f"{relpath}: is larger than the {MAX_TEXT_BYTES:,} bytes duologue reads.")
+        raise InvalidInput(
+            f"{relpath}: is larger than the {MAX_TEXT_BYTES:,} bytes duologue reads."
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -172,8 +178,6 @@ def read_body(root: Path, source: SourcePost) -> str:
     return text[source.body_start : source.body_start + source.body_length]
 
 
-def parse_many(
-    settings: Settings, jobs: Iterable[tuple[str, str]]
-) -> list[tuple[SourcePost, str]]:
+def parse_many(settings: Settings, jobs: Iterable[tuple[str, str]]) -> list[tuple[SourcePost, str]]:
     """Parse ``(series, relpath)`` jobs in order (the build may fan them out to processes)."""
     return [parse_source(settings, series, relpath) for series, relpath in jobs]

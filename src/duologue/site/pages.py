@@ -19,8 +19,18 @@ from duologue.site.load import PACKAGE_TEMPLATES, STYLESHEET, TEMPLATES_DIR
 
 __all__ = ["STYLESHEET", "PageRenderer", "templates_fingerprint"]
 MONTHS = (
-    "January", "February", "March", "April", "May", "June", "July", "August",
-    "September", "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 )
 
 
@@ -101,18 +111,39 @@ class PageRenderer:
         try:
             return self.environment.get_template(name).render(context)
         except jinja2.TemplateError as error:
-            where = f" (line {error.lineno})" if isinstance(error, jinja2.TemplateSyntaxError) else ""
-            raise BuildError(f"template {name}{where}: {error.message or error}; fix the template.") from None
+            where = (
+                f" (line {error.lineno})" if isinstance(error, jinja2.TemplateSyntaxError) else ""
+            )
+            raise BuildError(
+                f"template {name}{where}: {error.message or error}; fix the template."
+            ) from None
 
-    def _base(self, site: Site, page_title: str, lang: str, thread: Thread | None) -> dict[str, Any]:
+    def _base(
+        self, site: Site, page_title: str, lang: str, thread: Thread | None
+    ) -> dict[str, Any]:
         feeds = []
         if thread is not None:
-            feeds.append({"title": f"{thread.series.title} (RSS)", "url": thread.url + "feed.xml",
-                          "type": "application/rss+xml"})
-            feeds.append({"title": f"{thread.series.title} (Atom)", "url": thread.url + "atom.xml",
-                          "type": "application/atom+xml"})
-        feeds.append({"title": f"{site.title} (RSS, all series)", "url": site.base_url + "feed.xml",
-                      "type": "application/rss+xml"})
+            feeds.append(
+                {
+                    "title": f"{thread.series.title} (RSS)",
+                    "url": thread.url + "feed.xml",
+                    "type": "application/rss+xml",
+                }
+            )
+            feeds.append(
+                {
+                    "title": f"{thread.series.title} (Atom)",
+                    "url": thread.url + "atom.xml",
+                    "type": "application/atom+xml",
+                }
+            )
+        feeds.append(
+            {
+                "title": f"{site.title} (RSS, all series)",
+                "url": site.base_url + "feed.xml",
+                "type": "application/rss+xml",
+            }
+        )
         return {
             "site": {"title": site.title, "base_url": site.base_url},
             "lang": lang,
@@ -124,8 +155,9 @@ class PageRenderer:
     def post_page(self, site: Site, thread: Thread, index: int, body: str) -> str:
         placed = thread.posts[index]
         previous, following = thread.neighbours(index)
-        context = self._base(site, f"{placed.post.title} — {thread.series.title}",
-                             thread.series.language, thread)
+        context = self._base(
+            site, f"{placed.post.title} — {thread.series.title}", thread.series.language, thread
+        )
         context.update(
             canonical=placed.post.canonical_url,
             series=_series(thread),
