@@ -73,6 +73,22 @@ def test_thread_page_lists_every_post_in_order_and_says_whose_turn_is_next(tmp_p
     feed = next(i for i in parsed["items"] if "h-feed" in i["type"])
     names = [c["properties"]["name"][0] for c in feed["children"]]
     assert names == ['Opening <b>bold</b> & "quoted"', "Answer", "Third"]
+    entries = feed["children"]
+    # the whole thread: each entry carries its body, author, date, URL and what it answers
+    contents = [e["properties"]["content"][0] for e in entries]
+    assert contents[0]["value"].strip() == "Body of post 1."
+    assert 'I liked <a href="https://example.org/slow-work/0001-post-1.html">' in contents[1]["html"]
+    assert "<del>2</del>" in entries[1]["properties"]["content"][0]["html"]
+    assert [e["properties"]["author"][0]["properties"]["name"][0] for e in entries] == [
+        "Ana Lima", "Ben Okafor", "Ana Lima",
+    ]
+    assert [e["properties"]["url"][0] for e in entries] == [
+        f"{BASE}slow-work/000{n}-post-{n}.html" for n in (1, 2, 3)
+    ]
+    assert entries[0]["properties"]["published"][0].startswith("2026-01-02T09:30:00")
+    assert "in-reply-to" not in entries[0]["properties"]
+    assert entries[2]["properties"]["in-reply-to"] == [f"{BASE}slow-work/0002-post-2.html"]
+    assert html.index("Body of post 3.") < html.index("Next: Ben Okafor's turn")
     assert "Slow &lt;Work&gt; &amp; co" in html
     assert "Next: Ben Okafor's turn" in html
     assert 'data-due="2026-01-11T09:30:00+00:00"' in html  # 7 days after the latest post

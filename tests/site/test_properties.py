@@ -64,10 +64,14 @@ def test_any_title_and_body_give_well_formed_feeds_and_escaped_pages(title: str,
         out = root / "public"
         for name in ("s/feed.xml", "s/atom.xml", "feed.xml"):
             data = (out / name).read_bytes()
-            etree.fromstring(data)  # well-formed XML, or this raises
+            tree = etree.fromstring(data)  # well-formed XML, or this raises
             feed = feedparser.parse(data)
             assert not feed.bozo, (name, feed.bozo_exception)
-            assert feed.entries[-1].title.endswith(title.strip())
+            # The exact title through lxml: feedparser "repairs" some text that looks like
+            # mojibake (a title "Â¡" comes back as "¡" from a correct UTF-8 feed).
+            titles = tree.findall(".//item/title") or tree.findall("{*}entry/{*}title")
+            assert titles[-1].text.endswith(title.strip())
+            assert len(feed.entries) == len(titles)
         page = (out / "s/0001-post-1.html").read_text("utf-8")
         heading = _Heading()
         heading.feed(page)

@@ -21,7 +21,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -57,8 +57,6 @@ Progress = Callable[[str, int, int], None]
 """``progress(what, done, total)``: called as work completes; the CLI draws a bar with it."""
 
 T = TypeVar("T")
-RenderResult = tuple[str, int, str | None, str | None, Stamp | None, bool]
-"""``(series, index, body html, page path, page stamp, page written)`` per rendered post."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +161,8 @@ def _load_posts(
     series: Sequence[Series],
     cache_folder: Path,
     progress: Progress,
-) -> tuple[dict[str, list[SourcePost]], dict[str, str]]:
-    """Every post by series, and the bodies of those parsed now (the others stay on disk)."""
+) -> dict[str, list[SourcePost]]:
+    """Every post by series; bodies are not kept (the render phase reads those it needs)."""
     context = digest(str(settings.root.resolve()), settings.timezone_name, __version__)
     post_cache = build_cache.load_post_cache(cache_folder, context)
     old = post_cache.posts
@@ -175,22 +173,19 @@ def _load_posts(
         if relpath not in old or old[relpath][0] != scan.signatures[relpath]
     ]
     parsed: dict[str, SourcePost] = {}
-    bodies: dict[str, str] = {}
     workers = _use_processes(len(jobs))
     if workers:
         chunks = _chunks(jobs, workers * 4)
         done = 0
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             for result in pool.map(_parse_chunk, [(settings, c) for c in chunks]):
-                for source, body in result:
+                for source in result:
                     parsed[source.relpath] = source
-                    bodies[source.relpath] = body
                 done += len(result)
                 progress("reading posts", done, len(jobs))
     else:
-        for source, body in parse_many(settings, jobs):
+        for source in _parse_chunk((settings, jobs)):
             parsed[source.relpath] = source
-            bodies[source.relpath] = body
     fresh: dict[str, tuple[Signature, SourcePost]] = {}
     by_series: dict[str, list[SourcePost]] = {}
     for s in series:
@@ -200,12 +195,12 @@ def _load_posts(
             by_series.setdefault(s.slug, []).append(source)
     if parsed or fresh.keys() != old.keys():
         build_cache.save_post_cache(cache_folder, build_cache.PostCache(context, fresh))
-    return by_series, bodies
+    return by_series
 
 
-def _parse_chunk(job: tuple[Settings, list[tuple[str, str]]]) -> list[tuple[SourcePost, str]]:
+def _parse_chunk(job: tuple[Settings, list[tuple[str, str]]]) -> list[SourcePost]:
     settings, items = job
-    return parse_many(settings, items)
+    return [source for source, _body in parse_many(settings, items)]
 
 
 # --- render ---------------------------------------------------------------------------
@@ -219,46 +214,96 @@ class _RenderState:
     root: Path
     out_dir: Path
     bytecode_dir: Path | None
-    bodies: dict[str, str]
-    """Bodies read by this build's load phase, by relative path."""
+    cache_folder: Path
+    body_context: str
+    """Hash of what every body depends on besides its key (version, base URL)."""
+    feed_limit: int
 
 
 _STATE: _RenderState | None = None
 
+SeriesJob = tuple[str, list["Output"], tuple[int, ...]]
+"""``(series, outputs of it to render, indexes whose bodies the site feed needs)``."""
+SeriesResult = tuple[str, dict[str, Stamp], int, int, dict[int, str]]
+"""``(series, stamps of the files rendered, written, unchanged, bodies for the site feed)``."""
 
-def _body_html(state: _RenderState, thread: Thread, index: int) -> str:
+
+def _state() -> _RenderState:
+    if _STATE is None:  # pragma: no cover - set by build_site before any call
+        raise RuntimeError("render state missing")
+    return _STATE
+
+
+def _series_bodies(state: _RenderState, thread: Thread, indexes: Iterable[int]) -> dict[int, str]:
+    """Body HTML of the posts at ``indexes``: from the series' body cache, else rendered (and
+    cached), so a thread page after one edit renders one body, not the whole thread."""
     from duologue.site.markdown import render_body
 
-    source = thread.posts[index].source
-    body = state.bodies.get(source.relpath)
-    if body is None:
-        body = read_body(state.root, source)
-    return render_body(body, source.references, state.site.resolve)
+    slug = thread.series.slug
+    cached = build_cache.load_bodies(state.cache_folder, slug, state.body_context)
+    bodies: dict[int, str] = {}
+    changed = False
+    for index in sorted(indexes):
+        placed = thread.posts[index]
+        key = thread.body_keys[placed.turn]
+        hit = cached.get(placed.turn)
+        if hit is not None and hit[0] == key:
+            bodies[index] = hit[1]
+            continue
+        source = placed.source
+        html = render_body(read_body(state.root, source), source.references, state.site.resolve)
+        cached[placed.turn] = (key, html)
+        bodies[index] = html
+        changed = True
+    gone = [turn for turn in cached if turn not in thread.by_turn]
+    for turn in gone:
+        del cached[turn]
+    if changed or gone:
+        build_cache.save_bodies(state.cache_folder, slug, state.body_context, cached)
+    return bodies
 
 
-def _render_posts(work: list[tuple[str, int, bool]]) -> list[RenderResult]:
-    """Render bodies; for ``(series, index, True)`` also write the post page."""
+def _render_series(job: SeriesJob) -> SeriesResult:
+    """Render and write one series' outputs (in a worker process when the build is big)."""
+    from duologue.site.feeds import SeriesFeedPlan, archive_feed, series_feeds
     from duologue.site.pages import PageRenderer
 
-    state = _STATE
-    if state is None:  # pragma: no cover - set by build_site before any call
-        raise RuntimeError("render state missing")
-    renderer: PageRenderer | None = None
+    state = _state()
+    slug, outputs, extra = job
+    site = state.site
+    thread = site.threads[slug]
+    feed_plan = SeriesFeedPlan(len(thread.posts), state.feed_limit)
+    needed: set[int] = set(extra)
+    for output in outputs:
+        if output.kind == "post":
+            needed.add(output.number)
+        elif output.kind == "thread":
+            needed.update(range(len(thread.posts)))
+        elif output.kind == "feeds":
+            needed.update(feed_plan.feed_range())
+        elif output.kind == "archive":
+            needed.update(feed_plan.archive_range(output.number))
+    bodies = _series_bodies(state, thread, needed)
     writer = Writer(state.out_dir)
-    results: list[RenderResult] = []
-    for slug, index, with_page in work:
-        thread = state.site.threads[slug]
-        body = _body_html(state, thread, index)
-        if not with_page:
-            results.append((slug, index, body, None, None, False))
-            continue
-        if renderer is None:
-            renderer = PageRenderer(state.root, state.bytecode_dir)
-        page = renderer.post_page(state.site, thread, index, body)
-        relpath = thread.posts[index].path
-        wrote = writer.write(relpath, page.encode("utf-8"))
-        results.append((slug, index, body, relpath, writer.stamps.get(relpath), wrote))
-    return results
+    renderer = PageRenderer(state.root, state.bytecode_dir)
+    feeds_done = False
+    for output in outputs:
+        if output.kind == "post":
+            page = renderer.post_page(site, thread, output.number, bodies[output.number])
+            writer.write(output.relpath, page.encode("utf-8"))
+        elif output.kind == "thread":
+            page = renderer.thread_page(site, thread, [bodies[i] for i in range(len(thread.posts))])
+            writer.write(output.relpath, page.encode("utf-8"))
+        elif output.kind == "feeds" and not feeds_done:
+            feeds_done = True  # feed.xml and atom.xml come from the same items
+            items = _items(thread, feed_plan.feed_range(), bodies)
+            rss, atom = series_feeds(thread, feed_plan, items)
+            writer.write(f"{slug}/feed.xml", rss)
+            writer.write(f"{slug}/atom.xml", atom)
+        elif output.kind == "archive":
+            items = _items(thread, feed_plan.archive_range(output.number), bodies)
+            writer.write(output.relpath, archive_feed(thread, feed_plan, output.number, items))
+    return slug, writer.stamps, writer.written, writer.unchanged, {i: bodies[i] for i in extra}
 
 
 def _plan(site: Site, settings: Settings, only: str | None, global_key: str, css_key: str) -> _Plan:
@@ -289,7 +334,7 @@ def _plan(site: Site, settings: Settings, only: str | None, global_key: str, css
         add(
             Output(
                 f"{slug}/index.html",
-                digest(global_key, thread.key, *(p.ident for p in thread.posts)),
+                digest(global_key, thread.key, *(thread.item_keys[p.turn] for p in thread.posts)),
                 "thread",
                 slug,
             )
@@ -365,34 +410,6 @@ def _site_feed_posts(site: Site, limit: int) -> tuple[list[tuple[str, int]], boo
     return [(slug, index) for _d, slug, _t, index in everything[:limit]], len(everything) <= limit
 
 
-def _needed_posts(
-    site: Site, settings: Settings, outputs: Iterable[Output]
-) -> dict[tuple[str, int], bool]:
-    """``(series, index)`` → whether its page must be rendered (else only its body, for a feed)."""
-    from duologue.site.feeds import SeriesFeedPlan
-
-    needed: dict[tuple[str, int], bool] = {}
-    for output in outputs:
-        if output.kind == "post":
-            needed[(output.series, output.number)] = True
-            continue
-        indexes: Iterable[int] = ()
-        if output.kind in ("feeds", "archive"):
-            thread = site.threads[output.series]
-            feed_plan = SeriesFeedPlan(len(thread.posts), settings.feed_limit)
-            indexes = (
-                feed_plan.feed_range()
-                if output.kind == "feeds"
-                else feed_plan.archive_range(output.number)
-            )
-            for index in indexes:
-                needed.setdefault((output.series, index), False)
-        elif output.kind == "site-feed":
-            for key in _site_feed_posts(site, settings.feed_limit)[0]:
-                needed.setdefault(key, False)
-    return needed
-
-
 def build_site(
     settings: Settings,
     *,
@@ -436,16 +453,10 @@ def build_site(
 
     # 2. Load, 3. link.
     series = _load_all_series(settings, scan)
-    sources, bodies_read = _load_posts(settings, scan, series, folder, report)
+    sources = _load_posts(settings, scan, series, folder, report)
     site = link_site(settings.title, url, series, sources)
 
-    from duologue.site.feeds import (
-        FeedItem,
-        SeriesFeedPlan,
-        archive_feed,
-        series_feeds,
-        site_feed,
-    )
+    from duologue.site.feeds import FeedItem, site_feed
     from duologue.site.pages import PageRenderer, templates_fingerprint
 
     global_key = digest(
@@ -470,54 +481,57 @@ def build_site(
                 continue
         todo.append(output)
 
-    needed = _needed_posts(site, settings, todo)
+    by_series: dict[str, list[Output]] = {}
+    for output in todo:
+        if output.series:
+            by_series.setdefault(output.series, []).append(output)
+    latest, complete = _site_feed_posts(site, settings.feed_limit)
+    feed_wanted: dict[str, list[int]] = {}
+    if any(output.kind == "site-feed" for output in todo):
+        for slug, index in latest:
+            feed_wanted.setdefault(slug, []).append(index)
+    jobs: list[SeriesJob] = [
+        (slug, by_series.get(slug, []), tuple(sorted(feed_wanted.get(slug, ()))))
+        for slug in site.threads
+        if slug in by_series
+    ]
+    jobs.sort(key=lambda job: -len(job[1]))  # the biggest first: workers finish together
     bytecode = folder / "jinja"
     bytecode.mkdir(parents=True, exist_ok=True)
-    _STATE = _RenderState(site, root, out_dir, bytecode, bodies_read)
-    bodies: dict[tuple[str, int], str] = {}
+    body_context = digest(RENDER_VERSION, __version__, url)
+    _STATE = _RenderState(site, root, out_dir, bytecode, folder, body_context, settings.feed_limit)
+    feed_bodies: dict[tuple[str, int], str] = {}
     try:
-        work = sorted((s, i, page) for (s, i), page in needed.items())
-        workers = _use_processes(len(work))
+        total = sum(len(job[1]) for job in jobs)
+        workers = min(_use_processes(total), len(jobs))
         done = 0
-        if workers:
+        if workers > 1:
             pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
             with pool:
-                for result in pool.map(_render_posts, _chunks(work, workers * 8)):
-                    done = _collect(result, bodies, writer, done)
-                    report("rendering posts", done, len(work))
+                futures = [pool.submit(_render_series, job) for job in jobs]
+                for future in as_completed(futures):
+                    done = _collect(future.result(), writer, feed_bodies, done)
+                    report("rendering", done, total)
         else:
-            for piece in _chunks(work, max(1, len(work) // 50)):
-                done = _collect(_render_posts(piece), bodies, writer, done)
-                report("rendering posts", done, len(work))
+            for job in jobs:
+                done = _collect(_render_series(job), writer, feed_bodies, done)
+                report("rendering", done, total)
+        for slug, indexes in feed_wanted.items():
+            if slug not in by_series:  # a series with nothing to render of its own
+                found = _series_bodies(_STATE, site.threads[slug], indexes)
+                feed_bodies.update(((slug, i), html) for i, html in found.items())
     finally:
         _STATE = None
 
     renderer = PageRenderer(root, bytecode)
-    feeds_done: set[str] = set()
     for output in todo:
-        thread = site.threads.get(output.series) if output.series else None
         if output.kind == "css":
             writer.write(output.relpath, stylesheet)
         elif output.kind == "index":
             writer.write(output.relpath, renderer.site_index(site).encode("utf-8"))
-        elif output.kind == "thread" and thread is not None:
-            writer.write(output.relpath, renderer.thread_page(site, thread).encode("utf-8"))
-        elif output.kind == "feeds" and thread is not None and output.series not in feeds_done:
-            feeds_done.add(output.series)  # feed.xml and atom.xml come from the same items
-            feed_plan = SeriesFeedPlan(len(thread.posts), settings.feed_limit)
-            rss, atom = series_feeds(
-                thread, feed_plan, _items(thread, feed_plan.feed_range(), bodies)
-            )
-            writer.write(f"{output.series}/feed.xml", rss)
-            writer.write(f"{output.series}/atom.xml", atom)
-        elif output.kind == "archive" and thread is not None:
-            feed_plan = SeriesFeedPlan(len(thread.posts), settings.feed_limit)
-            items = _items(thread, feed_plan.archive_range(output.number), bodies)
-            writer.write(output.relpath, archive_feed(thread, feed_plan, output.number, items))
         elif output.kind == "site-feed":
-            latest, complete = _site_feed_posts(site, settings.feed_limit)
             items = [
-                FeedItem(site.threads[s], site.threads[s].posts[i], bodies[(s, i)])
+                FeedItem(site.threads[s], site.threads[s].posts[i], feed_bodies[(s, i)])
                 for s, i in latest
             ]
             writer.write(output.relpath, site_feed(site, items, complete))
@@ -565,27 +579,17 @@ def _stamps_hold(out_dir: Path, outputs: dict[str, build_cache.OutputRecord]) ->
 
 
 def _collect(
-    result: list[RenderResult],
-    bodies: dict[tuple[str, int], str],
-    writer: Writer,
-    done: int,
+    result: SeriesResult, writer: Writer, feed_bodies: dict[tuple[str, int], str], done: int
 ) -> int:
-    for slug, index, body, relpath, stamp, wrote in result:
-        if body is not None:
-            bodies[(slug, index)] = body
-        if relpath is not None and stamp is not None:
-            writer.stamps[relpath] = stamp
-            if wrote:
-                writer.written += 1
-            else:
-                writer.unchanged += 1
-    return done + len(result)
+    slug, stamps, written, unchanged, bodies = result
+    writer.stamps.update(stamps)
+    writer.written += written
+    writer.unchanged += unchanged
+    feed_bodies.update(((slug, i), html) for i, html in bodies.items())
+    return done + len(stamps)
 
 
-def _items(
-    thread: Thread, indexes: Iterable[int], bodies: dict[tuple[str, int], str]
-) -> list[FeedItem]:
+def _items(thread: Thread, indexes: Iterable[int], bodies: dict[int, str]) -> list[FeedItem]:
     from duologue.site.feeds import FeedItem
 
-    slug = thread.series.slug
-    return [FeedItem(thread, thread.posts[i], bodies[(slug, i)]) for i in indexes]
+    return [FeedItem(thread, thread.posts[i], bodies[i]) for i in indexes]

@@ -5,7 +5,9 @@ never commits or serves, or under the user's cache folder when the workspace is
 not a git checkout. Losing it costs one full build, never a wrong one: every entry
 is checked against file signatures before it is trusted.
 
-Two files: ``posts.pickle`` (the parsed front matter of every post, keyed by file
+Files: ``bodies-<series>.marshal`` (the rendered body HTML of every post of a
+series, keyed by what it was rendered from, so a thread page re-renders only the
+bodies that changed), ``posts.pickle`` (the parsed front matter of every post, keyed by file
 signature) and one ``manifest-<out>.pickle`` per output folder (the inputs'
 signatures and, per output file, the key of its inputs and the stamp it was
 written with). Pickle is safe here: the files sit in the git folder, and whoever
@@ -15,6 +17,7 @@ can write there can already run code through git hooks.
 from __future__ import annotations
 
 import contextlib
+import marshal
 import os
 import pickle
 from dataclasses import dataclass, field
@@ -192,3 +195,35 @@ def load_post_cache(folder: Path, context: str) -> PostCache:
 def save_post_cache(folder: Path, cache: PostCache) -> None:
     rows = {rel: (sig, _post_row(source)) for rel, (sig, source) in cache.posts.items()}
     _save(folder / "posts.pickle", (cache.context, rows))
+
+
+BodyCache = dict[int, tuple[str, str]]
+"""Turn → ``(body key, body HTML)`` of one series."""
+
+
+def _bodies_path(folder: Path, series: str) -> Path:
+    return folder / f"bodies-{series}.marshal"
+
+
+def load_bodies(folder: Path, series: str, context: str) -> BodyCache:
+    """The rendered bodies of ``series`` from an earlier build with the same ``context``."""
+    try:
+        with _bodies_path(folder, series).open("rb") as handle:
+            data = marshal.load(handle)  # noqa: S302 - our own file under .git (see module docstring)
+    except (OSError, EOFError, ValueError, TypeError):
+        return {}
+    if not isinstance(data, tuple) or len(data) != 3 or data[:2] != (CACHE_FORMAT, context):
+        return {}
+    found = data[2]
+    return found if isinstance(found, dict) else {}
+
+
+def save_bodies(folder: Path, series: str, context: str, bodies: BodyCache) -> None:
+    """Best effort, like the other cache files (marshal: 10 MB load in ~10 ms)."""
+    path = _bodies_path(folder, series)
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with temp.open("wb") as handle:
+            marshal.dump((CACHE_FORMAT, context, bodies), handle)
+        os.replace(temp, path)

@@ -170,13 +170,19 @@ class PageRenderer:
         )
         return self._render("post.html", context)
 
-    def thread_page(self, site: Site, thread: Thread) -> str:
+    def thread_page(self, site: Site, thread: Thread, bodies: list[str]) -> str:
+        """The whole thread in turn order, every post with its body (``bodies``, by index)."""
         context = self._base(site, thread.series.title, thread.series.language, thread)
         since = thread.waiting_since
         due = thread.reply_due
+        posts = []
+        for placed, body in zip(thread.posts, bodies, strict=True):
+            entry = _entry(placed, thread)
+            entry["body"] = body
+            posts.append(entry)
         context.update(
             series=_series(thread),
-            posts=[_entry(p, thread) for p in thread.posts],
+            posts=posts,
             next_author=_author(thread.next_author),
             waiting_since_iso=since.isoformat() if since else None,
             waiting_since_text=date_text(since) if since else None,

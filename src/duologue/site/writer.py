@@ -13,10 +13,14 @@ The rename still makes each replacement all-or-nothing for readers.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from pathlib import Path
 
 from duologue.errors import BuildError
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
 
 Stamp = tuple[int, int, int]
 """``(size, mtime_ns, inode)`` of a written file: a later build sees if someone touched it."""
@@ -52,21 +56,30 @@ class Writer:
         """Put ``data`` at ``relpath``; False when the file already held exactly these bytes."""
         path = self._target(relpath)
         try:
-            with path.open("rb") as handle:
-                same = handle.read(len(data) + 1) == data
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
+        except (FileNotFoundError, NotADirectoryError):
             same = False
         except OSError as error:
-            raise BuildError(f"{path}: cannot be read ({error.strerror}).") from None
-        if same:
-            self.unchanged += 1
+            if error.errno != errno.ELOOP:  # a symlink is replaced, never followed
+                raise BuildError(f"{path}: cannot be read ({error.strerror}).") from None
+            same = False
         else:
-            self._replace(path, data)
-            self.written += 1
-        stamp = stamp_of(path)
-        if stamp is not None:
-            self.stamps[relpath] = stamp
-        return not same
+            try:
+                info = os.fstat(fd)
+                same = info.st_size == len(data) and os.read(fd, len(data) + 1) == data
+            except IsADirectoryError:
+                same = False
+            except OSError as error:
+                raise BuildError(f"{path}: cannot be read ({error.strerror}).") from None
+            finally:
+                os.close(fd)
+            if same:
+                self.unchanged += 1
+                self.stamps[relpath] = (info.st_size, info.st_mtime_ns, info.st_ino)
+                return False
+        self.stamps[relpath] = self._replace(path, data)
+        self.written += 1
+        return True
 
     def keep(self, relpath: str, stamp: Stamp) -> None:
         """A file this build did not need to render again."""
@@ -86,22 +99,32 @@ class Writer:
         with contextlib.suppress(OSError):  # only succeeds on an empty folder
             path.parent.rmdir()
 
-    def _replace(self, path: Path, data: bytes) -> None:
+    def _replace(self, path: Path, data: bytes) -> Stamp:
+        """Write a temporary file next to ``path`` and rename it over; the new file's stamp."""
         folder = path.parent
         try:
             if folder not in self._made_dirs:
                 folder.mkdir(parents=True, exist_ok=True)
                 self._made_dirs.add(folder)
-            temp = folder / f".{path.name}.{os.getpid()}.tmp"
-            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-            fd = os.open(temp, flags, 0o644)
+            temp = f"{folder}{os.sep}.{path.name}.{os.getpid()}.tmp"
             try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                os.replace(temp, path)
+                fd = os.open(temp, _CREATE, 0o644)
+            except FileExistsError:  # left over from a killed build with our pid
+                os.unlink(temp)
+                fd = os.open(temp, _CREATE, 0o644)
+            try:
+                try:
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                    info = os.fstat(fd)  # rename keeps size, mtime and inode
+                finally:
+                    os.close(fd)
+                os.rename(temp, path)
             except BaseException:
                 with contextlib.suppress(FileNotFoundError):
-                    temp.unlink()
+                    os.unlink(temp)
                 raise
         except OSError as error:
             raise BuildError(f"{path}: cannot be written ({error.strerror}).") from None
+        return (info.st_size, info.st_mtime_ns, info.st_ino)
