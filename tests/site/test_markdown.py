@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import feedparser
+import pytest
 
 from duologue.site.build import build_site
-from duologue.site.markdown import escape_markdown, render_markdown
+from duologue.site.markdown import escape_markdown, render_body, render_markdown
 from duologue.workspace import load_settings
 from tests.site.workspace import add_post, add_series, make_workspace
 
@@ -91,3 +92,29 @@ def test_a_retitled_post_retitles_the_links_to_it(tmp_path: Path) -> None:
     assert ">New title</a>" in page and "Old title" not in page
     atom = (root / "public/s/atom.xml").read_text()
     assert "Old title" not in atom
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[x](javascript:alert(1))",
+        "[x](JavaScript:alert(1)) and [y](vbscript:msgbox(1))",
+        "[x](&#x6A;avascript:alert(1))",
+        "[x][r]\n\n[r]: javascript:alert(1)",
+        "![x](javascript:alert(1))",
+        "<javascript:alert(1)>",
+        "see <javascript:alert(1)> and [x](javascript:alert(1))",
+    ],
+)
+def test_javascript_urls_never_survive_with_or_without_raw_html(body: str) -> None:
+    html = render_body(body, (), lambda _s, _t: None).lower()
+    assert "javascript:" not in html.replace(">javascript:alert(1)<", "><")
+    assert "vbscript:" not in html
+    assert 'href="javascript' not in html and "href='javascript" not in html
+
+
+def test_a_body_without_raw_html_renders_like_one_with_it() -> None:
+    body = "# Title\n\nSome *text*, `code`, [a link](https://example.org/x?a=1&b=2), www.example.org.\n"
+    safe = render_body(body, (), lambda _s, _t: None)
+    assert safe == render_markdown(body)  # safe mode == cmark UNSAFE + nh3 on this text
+    assert '<a href="https://example.org/x?a=1&amp;b=2">a link</a>' in safe

@@ -164,7 +164,7 @@ def _load_posts(
 ) -> dict[str, list[SourcePost]]:
     """Every post by series; bodies are not kept (the render phase reads those it needs)."""
     context = digest(str(settings.root.resolve()), settings.timezone_name, __version__)
-    post_cache = build_cache.load_post_cache(cache_folder, context)
+    post_cache = build_cache.load_post_cache(cache_folder, context, (s.slug for s in series))
     old = post_cache.posts
     jobs = [
         (s.slug, relpath)
@@ -193,8 +193,12 @@ def _load_posts(
             source = parsed[relpath] if relpath in parsed else old[relpath][1]
             fresh[relpath] = (scan.signatures[relpath], source)
             by_series.setdefault(s.slug, []).append(source)
-    if parsed or fresh.keys() != old.keys():
-        build_cache.save_post_cache(cache_folder, build_cache.PostCache(context, fresh))
+    dirty = {source.post.series for source in parsed.values()}
+    dirty.update(rel.split("/")[1] for rel in fresh.keys() ^ old.keys())
+    if dirty:
+        build_cache.save_post_cache(
+            cache_folder, build_cache.PostCache(context, fresh), sorted(dirty)
+        )
     return by_series
 
 

@@ -5,10 +5,10 @@ never commits or serves, or under the user's cache folder when the workspace is
 not a git checkout. Losing it costs one full build, never a wrong one: every entry
 is checked against file signatures before it is trusted.
 
-Files: ``bodies-<series>.marshal`` (the rendered body HTML of every post of a
+Files: ``posts-<series>.pickle`` (the parsed front matter of a series' posts, keyed by
+file signature), ``bodies-<series>.marshal`` (the rendered body HTML of every post of a
 series, keyed by what it was rendered from, so a thread page re-renders only the
-bodies that changed), ``posts.pickle`` (the parsed front matter of every post, keyed by file
-signature) and one ``manifest-<out>.pickle`` per output folder (the inputs'
+bodies that changed), and one ``manifest-<out>.pickle`` per output folder (the inputs'
 signatures and, per output file, the key of its inputs and the stamp it was
 written with). Pickle is safe here: the files sit in the git folder, and whoever
 can write there can already run code through git hooks.
@@ -20,6 +20,7 @@ import contextlib
 import marshal
 import os
 import pickle
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from duologue.model import Post
 from duologue.site.load import Signature, SourcePost
 from duologue.site.writer import Stamp
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 """Bump when what the cache holds changes shape; an old cache is then ignored."""
 
 
@@ -181,20 +182,30 @@ def save_manifest(folder: Path, out_key: str, manifest: Manifest) -> None:
     _save(folder / f"manifest-{out_key}.pickle", manifest)
 
 
-def load_post_cache(folder: Path, context: str) -> PostCache:
-    found = _load(folder / "posts.pickle")
-    if not isinstance(found, tuple) or len(found) != 2 or found[0] != context:
-        return PostCache(context=context)
-    try:
-        posts = {rel: (sig, _source_post(row)) for rel, (sig, row) in found[1].items()}
-    except (TypeError, ValueError):
-        return PostCache(context=context)
+def load_post_cache(folder: Path, context: str, series: Iterable[str]) -> PostCache:
+    """The parsed posts of every series in ``series`` (one file per series)."""
+    posts: dict[str, tuple[Signature, SourcePost]] = {}
+    for slug in series:
+        found = _load(folder / f"posts-{slug}.pickle")
+        if not isinstance(found, tuple) or len(found) != 2 or found[0] != context:
+            continue
+        try:
+            posts.update((rel, (sig, _source_post(row))) for rel, (sig, row) in found[1].items())
+        except (TypeError, ValueError):
+            continue
     return PostCache(context, posts)
 
 
-def save_post_cache(folder: Path, cache: PostCache) -> None:
-    rows = {rel: (sig, _post_row(source)) for rel, (sig, source) in cache.posts.items()}
-    _save(folder / "posts.pickle", (cache.context, rows))
+def save_post_cache(folder: Path, cache: PostCache, series: Iterable[str]) -> None:
+    """Write the files of ``series`` only: a series nobody edited keeps its file."""
+    for slug in series:
+        prefix = f"series/{slug}/"
+        rows = {
+            rel: (sig, _post_row(source))
+            for rel, (sig, source) in cache.posts.items()
+            if rel.startswith(prefix)
+        }
+        _save(folder / f"posts-{slug}.pickle", (cache.context, rows))
 
 
 BodyCache = dict[int, tuple[str, str]]
