@@ -41,6 +41,10 @@ def find_draft(
     looks_like_path = "/" in target or target.endswith(".md")
     if looks_like_path:
         drafts = settings.drafts_dir
+        if candidate.is_symlink():
+            raise InvalidInput(
+                f"{target}: is a symbolic link; duologue publishes only regular files."
+            )
         if (
             not is_inside(candidate, drafts)
             or candidate.parent.parent.resolve() != drafts.resolve()
