@@ -116,7 +116,9 @@ def split_document(text: str, shown: str) -> tuple[dict[str, Any], str]:
             f"{shown}: front matter is not valid YAML{where}: {reason}; fix it."
         ) from None
     except ValueError as error:  # a timestamp YAML recognises but cannot build (2026-13-45)
-        raise InvalidInput(f"{shown}: front matter has a value that is not valid ({error}); fix it.") from None
+        raise InvalidInput(
+            f"{shown}: front matter has a value that is not valid ({error}); fix it."
+        ) from None
     if metadata is None:
         metadata = {}
     if not isinstance(metadata, dict):
