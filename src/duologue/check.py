@@ -91,7 +91,8 @@ def check_workspace(root: Path, forced_lookup: ForcedLookup | None = None) -> li
         # A post after a broken one has no known predecessor: the broken one is reported already.
         parsed = {p.turn for p in posts}
         late = [
-            p for p in late
+            p
+            for p in late
             if series.author(p.author) is not None and (p.turn == 1 or p.turn - 1 in parsed)
         ]
         if late and forced is None:

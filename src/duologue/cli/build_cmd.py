@@ -13,7 +13,8 @@ from duologue.cli.base import app, workspace_here
 @app.command()
 def build(
     out: Annotated[
-        Path | None, typer.Option("--out", help="Output folder (default: `output` in duologue.toml).")
+        Path | None,
+        typer.Option("--out", help="Output folder (default: `output` in duologue.toml)."),
     ] = None,
     series: Annotated[
         str | None, typer.Option("--series", help="Only this series' pages and feeds.")
