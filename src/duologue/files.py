@@ -61,6 +61,11 @@ def read_text(path: Path, root: Path, limit: int = MAX_TEXT_BYTES) -> str:
         raise InvalidInput(f"{shown}: cannot be read ({error.strerror}).") from None
     with os.fdopen(fd, "rb") as handle:
         data = handle.read(limit + 1)
+    return decode_text(data, shown, limit)
+
+
+def decode_text(data: bytes, shown: str, limit: int = MAX_TEXT_BYTES) -> str:
+    """``data`` (read with ``limit + 1`` bytes at most) as UTF-8, or a sentence naming the file."""
     if len(data) > limit:
         raise InvalidInput(f"{shown}: is larger than the {limit:,} bytes duologue reads.")
     try:
@@ -72,9 +77,8 @@ def read_text(path: Path, root: Path, limit: int = MAX_TEXT_BYTES) -> str:
         ) from None
 
 
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Replace ``path`` with ``data`` so a reader sees the old file or the new, never half."""
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+def _durable_temp(path: Path, payload: bytes) -> str:
+    """A fully written, fsynced temporary file beside ``path``; returns its name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -83,6 +87,18 @@ def write_atomic(path: Path, data: bytes | str) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temp_name, 0o644)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_name)
+        raise
+    return temp_name
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    """Replace ``path`` with ``data`` so a reader sees the old file or the new, never half."""
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    temp_name = _durable_temp(path, payload)
+    try:
         os.replace(temp_name, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -92,15 +108,8 @@ def write_atomic(path: Path, data: bytes | str) -> None:
 
 def create_exclusive(path: Path, data: str) -> None:
     """Write a new file atomically, refusing to replace one that exists."""
-    payload = data.encode("utf-8")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temp_name = _durable_temp(path, data.encode("utf-8"))
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp_name, 0o644)
         # link() fails if the target exists, unlike rename(): no silent overwrite.
         os.link(temp_name, path)
     finally:

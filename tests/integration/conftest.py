@@ -69,27 +69,25 @@ def snapshot(repo: Path) -> dict[str, str]:
     }
 
 
+def start_workspace(root: Path) -> Path:
+    """Ana's workspace with the two-author Slow Work series, as the README starts one."""
+    root.mkdir()
+    git(root, "init", "-q")
+    make_clone_identity(root, "Ana Lima", "ana@example.com")
+    ok(root, "init", "--title", "Letters", "--base-url", "https://letters.example/")
+    ok(
+        root, "series", "new", "slow-work", "--title", "Slow Work",
+        "--author", "ana:Ana Lima <ana@example.com>",
+        "--author", "ben:Ben Okafor <ben@example.com>",
+    )  # fmt: skip
+    return root
+
+
 @pytest.fixture
 def pair(tmp_path: Path) -> Pair:
     remote = tmp_path / "shared.git"
     git(tmp_path, "init", "-q", "--bare", str(remote))
-    ana = tmp_path / "ana"
-    ana.mkdir()
-    git(ana, "init", "-q")
-    make_clone_identity(ana, "Ana Lima", "ana@example.com")
-    ok(ana, "init", "--title", "Letters", "--base-url", "https://letters.example/")
-    ok(
-        ana,
-        "series",
-        "new",
-        "slow-work",
-        "--title",
-        "Slow Work",
-        "--author",
-        "ana:Ana Lima <ana@example.com>",
-        "--author",
-        "ben:Ben Okafor <ben@example.com>",
-    )
+    ana = start_workspace(tmp_path / "ana")
     git(ana, "remote", "add", "origin", str(remote))
     ok(ana, "handoff")
     result = Pair(remote=remote, ana=ana, ben=tmp_path / "ben")

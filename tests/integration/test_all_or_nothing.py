@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import git, make_clone_identity
-from tests.integration.conftest import new_draft, ok, snapshot
+from tests.helpers import git
+from tests.integration.conftest import new_draft, ok, snapshot, start_workspace
 
 BEFORE_THE_COMMIT = ["after-commit-object", "after-journal", "after-post-written"]
 AFTER_THE_COMMIT = [
@@ -29,23 +29,7 @@ AFTER_THE_COMMIT = [
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
-    root = tmp_path / "ws"
-    root.mkdir()
-    git(root, "init", "-q")
-    make_clone_identity(root, "Ana Lima", "ana@example.com")
-    ok(root, "init")
-    ok(
-        root,
-        "series",
-        "new",
-        "slow-work",
-        "--title",
-        "Slow Work",
-        "--author",
-        "ana:Ana Lima <ana@example.com>",
-        "--author",
-        "ben:Ben Okafor <ben@example.com>",
-    )
+    root = start_workspace(tmp_path / "ws")
     # Unrelated work in progress that must survive whatever happens.
     (root / "notes.txt").write_text("staged\n")
     git(root, "add", "notes.txt")
