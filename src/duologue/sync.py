@@ -122,28 +122,44 @@ def _replay(
                 "`duologue check`."
             )
         tip = replayed
+    # Everything the returned drafts need is worked out before anything on disk moves.
+    returned = [_returned_draft(settings, repo, info, path, fetched) for info, path in set_aside]
     for info, path in set_aside:
         parts = path.split("/")
         repo.keep_ref(f"unpublished/{parts[1]}-{info.sha[:12]}", info.sha)
     repo.checkout_moving(branch, local, tip)
     result.state = "rebased"
     result.brought_in = len(repo.commits_between(base, fetched))
-    for info, path in set_aside:
-        result.drafts.append(_back_to_draft(settings, repo, info, path, tip, result))
+    for target, text, message in returned:
+        write_atomic(target, text)
+        result.drafts.append(target)
+        result.messages.append(message)
     return result
 
 
-def _back_to_draft(
-    settings: Settings, repo: Repository, info: CommitInfo, path: str, tip: str, result: SyncResult
-) -> Path:
+def _post_files_in(repo: Repository, rev: str, series_slug: str) -> dict[int, str]:
+    """Turn → path of the posts a series has at ``rev``."""
+    found: dict[int, str] = {}
+    for path in repo.list_tree(rev, f"series/{series_slug}"):
+        match = POST_FILE_PATTERN.match(path.rsplit("/", 1)[-1])
+        if match:
+            found[int(match["turn"])] = path
+    return found
+
+
+def _returned_draft(
+    settings: Settings, repo: Repository, info: CommitInfo, path: str, fetched: str
+) -> tuple[Path, str, str]:
+    """Where our set-aside post goes back as a draft, its text, and what to tell the user."""
     from duologue.drafting import unique_path
-    from duologue.workspace import list_post_files, load_series
+    from duologue.workspace import load_series
 
     series_slug = path.split("/")[1]
-    text = repo.read_blob(info.sha, path).decode("utf-8")
-    post = parse_post(text, repo.root / path, series_slug, settings)
-    files = list_post_files(settings, series_slug)
-    latest_turn = files[-1].turn if files else None
+    post = parse_post(
+        repo.read_blob(info.sha, path).decode("utf-8"), repo.root / path, series_slug, settings
+    )
+    remote_posts = _post_files_in(repo, fetched, series_slug)
+    latest_turn = max(remote_posts) if remote_posts else None
     restored = [p for p in info.removed if p.startswith(f"drafts/{series_slug}/")]
     target = (
         repo.root / restored[0]
@@ -162,22 +178,23 @@ def _back_to_draft(
         summary=post.summary,
         canonical_url=post.canonical_url,
     )
-    write_atomic(target, format_draft(draft))
-    series = load_series(settings, series_slug)
     winner = ""
-    taken = [f for f in files if f.turn == post.turn]
-    if taken:
-        from duologue.posts import read_post
-
-        first = read_post(taken[0].path, series_slug, settings)
-        who = series.author(first.author)
+    if post.turn in remote_posts:
+        their_path = remote_posts[post.turn]
+        first = parse_post(
+            repo.read_blob(fetched, their_path).decode("utf-8"),
+            repo.root / their_path,
+            series_slug,
+            settings,
+        )
+        who = load_series(settings, series_slug).author(first.author)
         winner = (
             f'{who.name if who else first.author}\'s "{first.title}" reached the remote first '
             f"as turn {post.turn}; "
         )
-    result.messages.append(
-        f'{winner}your "{post.title}" is back in {target.relative_to(settings.root).as_posix()} '
-        f"as a reply to #{latest_turn} (the original commit is kept as "
-        f"refs/duologue/unpublished/{series_slug}-{info.sha[:12]})."
+    shown = target.relative_to(settings.root).as_posix()
+    message = (
+        f'{winner}your "{post.title}" is back in {shown} as a reply to #{latest_turn} '
+        f"(the original commit is kept as refs/duologue/unpublished/{series_slug}-{info.sha[:12]})."
     )
-    return target
+    return target, format_draft(draft), message
