@@ -130,3 +130,109 @@ def test_the_cache_lives_outside_the_output_folder(tmp_path: Path) -> None:
     names = {p.name for p in (root / "public").rglob("*")}
     assert not any(n.endswith((".pickle", ".tmp")) for n in names)
     assert (root / ".git/duologue/build-cache").is_dir()
+
+
+def _clean_build(root: Path, tmp_path: Path) -> dict[str, bytes]:
+    """The same workspace built from scratch elsewhere (its own, empty cache)."""
+    import shutil
+
+    from tests.site.workspace import output_files
+
+    copy = tmp_path / "clean"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns("public"))
+    build_site(load_settings(copy))
+    return output_files(copy / "public")
+
+
+def _linked_series(monkeypatch) -> list[set[str]]:
+    """Records the series each build links."""
+    import duologue.site.build as build
+
+    calls: list[set[str]] = []
+    real = build.link_site
+
+    def spy(title, base_url, series, sources):  # type: ignore[no-untyped-def]
+        series = list(series)
+        calls.append({s.slug for s in series})
+        return real(title, base_url, series, sources)
+
+    monkeypatch.setattr(build, "link_site", spy)
+    return calls
+
+
+def test_an_old_post_edit_links_only_its_series(tmp_path: Path, monkeypatch) -> None:
+    from tests.site.workspace import output_files
+
+    root = _workspace(tmp_path)
+    build_site(load_settings(root))
+    before = _stamps(root / "public")
+    calls = _linked_series(monkeypatch)
+    add_post(root, "s", 2, body="Another body for post 2.")
+    result = build_site(load_settings(root))
+    assert calls == [{"s"}]  # series t is neither loaded nor linked
+    assert _changed(before, _stamps(root / "public")) == {
+        "s/0002-post-2.html", "s/index.html", "s/archive/1.xml",
+    }
+    assert result.files == len(before)
+    assert output_files(root / "public") == _clean_build(root, tmp_path)
+    assert build_site(load_settings(root)).written == 0
+
+
+def test_a_cross_series_title_change_updates_the_referencing_post(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from tests.site.workspace import output_files
+
+    root = _workspace(tmp_path)
+    add_post(root, "t", 1, body="As [[s#2]] said.")
+    build_site(load_settings(root))
+    assert ">Post 2</a>" in (root / "public/t/0001-post-1.html").read_text()
+    before = _stamps(root / "public")
+    calls = _linked_series(monkeypatch)
+    add_post(root, "s", 2, title="Renamed")
+    build_site(load_settings(root))
+    assert calls == [{"s", "t"}]
+    assert ">Renamed</a>" in (root / "public/t/0001-post-1.html").read_text()
+    changed = _changed(before, _stamps(root / "public"))
+    assert {"t/0001-post-1.html", "t/index.html", "t/feed.xml", "t/atom.xml"} <= changed
+    assert "index.html" not in changed and "feed.xml" not in changed
+    assert output_files(root / "public") == _clean_build(root, tmp_path)
+
+
+def test_a_new_cross_series_reference_and_a_deleted_page_on_the_fast_path(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from tests.site.workspace import output_files
+
+    root = _workspace(tmp_path)
+    build_site(load_settings(root))
+    calls = _linked_series(monkeypatch)
+    add_post(root, "s", 1, body="See [[t#2]] and [[t#9]].")  # t#9 does not exist
+    (root / "public/t/0001-post-1.html").unlink()
+    result = build_site(load_settings(root))
+    assert calls == [{"s", "t"}]
+    assert result.written == 4  # s#1 page, s thread, s archive 1, and t's deleted page
+    assert output_files(root / "public") == _clean_build(root, tmp_path)
+    # renaming the referenced post (a new file name) reaches s#1 too
+    (root / "series/t/0002-post-2.md").unlink()
+    add_post(root, "t", 2, slug="renamed")
+    build_site(load_settings(root))
+    assert not (root / "public/t/0002-post-2.html").exists()
+    assert "t/0002-renamed.html" in (root / "public/s/0001-post-1.html").read_text()
+    assert output_files(root / "public") == _clean_build(root, tmp_path)
+
+
+def test_a_change_seen_on_the_site_index_builds_everything(tmp_path: Path, monkeypatch) -> None:
+    from tests.site.workspace import output_files
+
+    root = _workspace(tmp_path)
+    build_site(load_settings(root))
+    calls = _linked_series(monkeypatch)
+    add_post(root, "s", 8, title="Latest, renamed")  # shown on the index and in feed.xml
+    build_site(load_settings(root))
+    assert calls[-1] == {"s", "t"}  # tried s alone, then saw the index change
+    assert "Latest, renamed" in (root / "public/index.html").read_text()
+    assert output_files(root / "public") == _clean_build(root, tmp_path)
+    (root / "public/style.css").unlink()  # a site-wide file: everything is checked again
+    assert build_site(load_settings(root)).written == 1

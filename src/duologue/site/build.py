@@ -16,21 +16,20 @@ clock, the time zone of the machine, the path of the workspace or dict order.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from duologue import __version__
 from duologue.errors import BuildError, UnknownSeries
 from duologue.model import Series, Settings
 from duologue.site import cache as build_cache
-from duologue.site.linking import Site, Thread, digest, link_site
+from duologue.site.linking import EPOCH, Site, Thread, digest, link_site
 from duologue.site.load import (
     PACKAGE_TEMPLATES,
     STYLESHEET,
@@ -175,6 +174,9 @@ def _load_posts(
     parsed: dict[str, SourcePost] = {}
     workers = _use_processes(len(jobs))
     if workers:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         chunks = _chunks(jobs, workers * 4)
         done = 0
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
@@ -310,13 +312,21 @@ def _render_series(job: SeriesJob) -> SeriesResult:
     return slug, writer.stamps, writer.written, writer.unchanged, {i: bodies[i] for i in extra}
 
 
-def _plan(site: Site, settings: Settings, only: str | None, global_key: str, css_key: str) -> _Plan:
+def _plan(
+    site: Site,
+    settings: Settings,
+    only: str | None,
+    global_key: str,
+    css_key: str,
+    subset: set[str] | None = None,
+) -> _Plan:
+    """Every output with its key; with ``subset``, only those series' outputs (no site-wide)."""
     from duologue.site.feeds import SeriesFeedPlan
 
     plan = _Plan()
     add = plan.outputs.append
     for slug, thread in site.threads.items():
-        if only is not None and slug != only:
+        if (only is not None and slug != only) or (subset is not None and slug not in subset):
             continue
         for index, placed in enumerate(thread.posts):
             previous, following = thread.neighbours(index)
@@ -367,7 +377,7 @@ def _plan(site: Site, settings: Settings, only: str | None, global_key: str, css
                     number,
                 )
             )
-    if only is None:
+    if only is None and subset is None:
         add(
             Output(
                 "index.html",
@@ -455,7 +465,23 @@ def build_site(
         )
         return BuildResult(out_dir, files, 0, 0, time.perf_counter() - started)
 
-    # 2. Load, 3. link.
+    # 2. Load, 3. link: only the series whose inputs changed, when nothing else did.
+    if only_series is None:
+        fast = _rebuild_changed_series(
+            settings,
+            scan,
+            signatures,
+            options,
+            manifest,
+            folder,
+            out_key,
+            out_dir,
+            url,
+            report,
+            started,
+        )
+        if fast is not None:
+            return fast
     series = _load_all_series(settings, scan)
     sources = _load_posts(settings, scan, series, folder, report)
     site = link_site(settings.title, url, series, sources)
@@ -471,6 +497,56 @@ def build_site(
 
     # 4. Render what changed, and write.
     writer = Writer(out_dir)
+    todo = _outputs_to_render(plan, manifest, out_dir, writer)
+    latest, complete = _site_feed_posts(site, settings.feed_limit)
+    feed_wanted: dict[str, list[int]] = {}
+    if any(output.kind == "site-feed" for output in todo):
+        for slug, index in latest:
+            feed_wanted.setdefault(slug, []).append(index)
+    feed_bodies = _render_series_outputs(
+        site, settings, folder, out_dir, url, todo, feed_wanted, writer, report
+    )
+
+    renderer = PageRenderer(root, folder / "jinja")
+    for output in todo:
+        if output.kind == "css":
+            writer.write(output.relpath, stylesheet)
+        elif output.kind == "index":
+            writer.write(output.relpath, renderer.site_index(site).encode("utf-8"))
+        elif output.kind == "site-feed":
+            items = [
+                FeedItem(site.threads[s], site.threads[s].posts[i], feed_bodies[(s, i)])
+                for s, i in latest
+            ]
+            writer.write(output.relpath, site_feed(site, items, complete))
+
+    # Files an earlier build made that the site no longer has (a renamed or removed post).
+    in_scope = (
+        (lambda rel: rel.startswith(f"{only_series}/")) if only_series else (lambda _rel: True)
+    )
+    outputs = _new_outputs(plan, manifest, writer, in_scope)
+    states = (
+        {slug: _series_state(thread, settings.feed_limit) for slug, thread in site.threads.items()}
+        if only_series is None
+        else {}
+    )
+    build_cache.save_manifest(
+        folder, out_key, build_cache.Manifest(options, signatures, outputs, states)
+    )
+    return BuildResult(
+        out_dir=out_dir,
+        files=len(plan.outputs),
+        written=writer.written,
+        removed=writer.removed,
+        seconds=time.perf_counter() - started,
+        rendered=len(todo),
+    )
+
+
+def _outputs_to_render(
+    plan: _Plan, manifest: build_cache.Manifest, out_dir: Path, writer: Writer
+) -> list[Output]:
+    """Planned outputs whose key changed or whose file is not as the last build left it."""
     todo: list[Output] = []
     prefix = f"{out_dir}{os.sep}"
     for output in plan.outputs:
@@ -484,16 +560,51 @@ def build_site(
                 writer.keep(output.relpath, record[1])
                 continue
         todo.append(output)
+    return todo
 
+
+def _new_outputs(
+    plan: _Plan,
+    manifest: build_cache.Manifest,
+    writer: Writer,
+    in_scope: Callable[[str], bool],
+) -> dict[str, build_cache.OutputRecord]:
+    """The manifest's outputs after this build; removes files in scope no longer planned."""
+    planned = {o.relpath for o in plan.outputs}
+    kept: dict[str, build_cache.OutputRecord] = {}
+    for relpath, record in manifest.outputs.items():
+        if relpath in planned:
+            continue
+        if in_scope(relpath):
+            writer.remove(relpath)
+        else:
+            kept[relpath] = record
+    outputs = dict(kept)
+    for output in plan.outputs:
+        stamp = writer.stamps.get(output.relpath)
+        if stamp is not None:
+            outputs[output.relpath] = (output.key, stamp)
+    return outputs
+
+
+def _render_series_outputs(
+    site: Site,
+    settings: Settings,
+    folder: Path,
+    out_dir: Path,
+    url: str,
+    todo: list[Output],
+    feed_wanted: dict[str, list[int]],
+    writer: Writer,
+    report: Progress,
+) -> dict[tuple[str, int], str]:
+    """Render the series outputs in ``todo`` (in worker processes when there are many);
+    gives the bodies the site feed needs."""
+    global _STATE
     by_series: dict[str, list[Output]] = {}
     for output in todo:
         if output.series:
             by_series.setdefault(output.series, []).append(output)
-    latest, complete = _site_feed_posts(site, settings.feed_limit)
-    feed_wanted: dict[str, list[int]] = {}
-    if any(output.kind == "site-feed" for output in todo):
-        for slug, index in latest:
-            feed_wanted.setdefault(slug, []).append(index)
     jobs: list[SeriesJob] = [
         (slug, by_series.get(slug, []), tuple(sorted(feed_wanted.get(slug, ()))))
         for slug in site.threads
@@ -503,13 +614,18 @@ def build_site(
     bytecode = folder / "jinja"
     bytecode.mkdir(parents=True, exist_ok=True)
     body_context = digest(RENDER_VERSION, __version__, url)
-    _STATE = _RenderState(site, root, out_dir, bytecode, folder, body_context, settings.feed_limit)
+    _STATE = _RenderState(
+        site, settings.root, out_dir, bytecode, folder, body_context, settings.feed_limit
+    )
     feed_bodies: dict[tuple[str, int], str] = {}
     try:
         total = sum(len(job[1]) for job in jobs)
         workers = min(_use_processes(total), len(jobs))
         done = 0
         if workers > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
             pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
             with pool:
                 futures = [pool.submit(_render_series, job) for job in jobs]
@@ -526,42 +642,135 @@ def build_site(
                 feed_bodies.update(((slug, i), html) for i, html in found.items())
     finally:
         _STATE = None
+    return feed_bodies
 
-    renderer = PageRenderer(root, bytecode)
-    for output in todo:
-        if output.kind == "css":
-            writer.write(output.relpath, stylesheet)
-        elif output.kind == "index":
-            writer.write(output.relpath, renderer.site_index(site).encode("utf-8"))
-        elif output.kind == "site-feed":
-            items = [
-                FeedItem(site.threads[s], site.threads[s].posts[i], feed_bodies[(s, i)])
-                for s, i in latest
-            ]
-            writer.write(output.relpath, site_feed(site, items, complete))
 
-    # Files an earlier build made that the site no longer has (a renamed or removed post).
-    planned = {o.relpath for o in plan.outputs}
-    in_scope = (
-        (lambda rel: rel.startswith(f"{only_series}/")) if only_series else (lambda _rel: True)
+def _epoch_micros(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+def _series_state(thread: Thread, limit: int) -> build_cache.SeriesState:
+    """What the rest of the site needs of one linked series: the series it references
+    (``[[other#N]]``), its part of the site index key, its post count and its newest
+    ``limit`` posts as rows for the site feed (date in µs, turn, index, item key)."""
+    slug = thread.series.slug
+    refs = sorted(
+        {s for placed in thread.posts for s, _t, _a, _b in placed.source.references if s != slug}
     )
-    kept: dict[str, build_cache.OutputRecord] = {}
-    for relpath, record in manifest.outputs.items():
-        if relpath in planned:
-            continue
-        if in_scope(relpath):
-            writer.remove(relpath)
-        else:
-            kept[relpath] = record
-    outputs = dict(kept)
-    for output in plan.outputs:
-        stamp = writer.stamps.get(output.relpath)
-        if stamp is not None:
-            outputs[output.relpath] = (output.key, stamp)
-    build_cache.save_manifest(folder, out_key, build_cache.Manifest(options, signatures, outputs))
+    newest = sorted(
+        (
+            (_epoch_micros(placed.post.date), placed.turn, index, thread.item_keys[placed.turn])
+            for index, placed in enumerate(thread.posts)
+        ),
+        reverse=True,
+    )[:limit]
+    latest = thread.latest
+    index_part = digest(thread.key, str(len(thread.posts)), latest.ident if latest else "-")
+    return (tuple(refs), index_part, len(thread.posts), tuple(newest))
+
+
+def _site_feed_rows(states: dict[str, build_cache.SeriesState], limit: int) -> list[Any]:
+    """The site feed's posts (as ``_site_feed_posts`` picks them) with their item keys, and
+    whether that is all posts: equal for two sets of states when the site feed is."""
+    rows = [
+        (micros, slug, turn, index, key)
+        for slug, state in states.items()
+        for micros, turn, index, key in state[3]
+    ]
+    rows.sort(reverse=True)
+    return [*rows[:limit], sum(state[2] for state in states.values()) <= limit]
+
+
+def _rebuild_changed_series(
+    settings: Settings,
+    scan: InputScan,
+    signatures: dict[str, Signature],
+    options: str,
+    manifest: build_cache.Manifest,
+    folder: Path,
+    out_key: str,
+    out_dir: Path,
+    url: str,
+    report: Progress,
+    started: float,
+) -> BuildResult | None:
+    """Load, link, plan and render only the series whose inputs or output files changed
+    (and those whose ``[[other#N]]`` references point into them); the other series'
+    outputs stay as the manifest has them. None when this cannot be decided from the
+    manifest — other options, another workspace setting or template, a series added or
+    removed, a touched site-wide file, or a change that shows on the site index or the
+    site feed: then the caller builds everything."""
+    if manifest.options != options or set(manifest.series) != set(scan.series):
+        return None
+    old_by_series: dict[str, dict[str, Signature]] = {slug: {} for slug in scan.series}
+    new_by_series: dict[str, dict[str, Signature]] = {slug: {} for slug in scan.series}
+    for source, grouped in ((manifest.inputs, old_by_series), (signatures, new_by_series)):
+        for relpath, signature in source.items():
+            if relpath.startswith("series/"):
+                group = grouped.get(relpath.split("/", 2)[1])
+                if group is None:
+                    return None
+                group[relpath] = signature
+            elif manifest.inputs.get(relpath) != signature or relpath not in signatures:
+                return None  # duologue.toml, a template or the package changed
+    changed = {slug for slug in scan.series if old_by_series[slug] != new_by_series[slug]}
+    dirty = set(changed)
+    prefix = f"{out_dir}{os.sep}"
+    for relpath, (_key, stamp) in manifest.outputs.items():
+        try:
+            info = os.lstat(prefix + relpath)
+            held = (info.st_size, info.st_mtime_ns, info.st_ino) == stamp
+        except OSError:
+            held = False
+        if not held:
+            slug, slash, _rest = relpath.partition("/")
+            if not slash or slug not in new_by_series:
+                return None  # a site-wide file was touched
+            dirty.add(slug)
+    for slug, state in manifest.series.items():
+        if changed.intersection(state[0]):
+            dirty.add(slug)  # its references show titles and URLs of a changed series
+    if not dirty:  # pragma: no cover - the no-op check found something to do
+        return None
+
+    selected = [s for s in _load_all_series(settings, scan) if s.slug in dirty]
+    sources = _load_posts(settings, scan, selected, folder, report)
+    referenced = {
+        ref[0] for posts in sources.values() for source in posts for ref in source.references
+    }
+    extra = [
+        load_series(settings, slug) for slug in sorted(referenced - dirty) if slug in scan.series
+    ]
+    if extra:
+        sources.update(_load_posts(settings, scan, extra, folder, report))
+    site = link_site(settings.title, url, [*selected, *extra], sources)
+    states = dict(manifest.series)
+    for slug in dirty:
+        state = _series_state(site.threads[slug], settings.feed_limit)
+        if state[1:3] != tuple(manifest.series[slug][1:3]):
+            return None  # the site index changes: build it all
+        states[slug] = state
+    if _site_feed_rows(states, settings.feed_limit) != _site_feed_rows(
+        manifest.series, settings.feed_limit
+    ):
+        return None  # the site feed changes: build it all
+
+    from duologue.site.pages import templates_fingerprint
+
+    global_key = digest(
+        RENDER_VERSION, __version__, url, settings.title, templates_fingerprint(settings.root)
+    )
+    plan = _plan(site, settings, None, global_key, "", subset=dirty)
+    writer = Writer(out_dir)
+    todo = _outputs_to_render(plan, manifest, out_dir, writer)
+    _render_series_outputs(site, settings, folder, out_dir, url, todo, {}, writer, report)
+    outputs = _new_outputs(plan, manifest, writer, lambda rel: rel.partition("/")[0] in dirty)
+    build_cache.save_manifest(
+        folder, out_key, build_cache.Manifest(options, signatures, outputs, states)
+    )
     return BuildResult(
         out_dir=out_dir,
-        files=len(plan.outputs),
+        files=len(outputs),
         written=writer.written,
         removed=writer.removed,
         seconds=time.perf_counter() - started,

@@ -6,16 +6,10 @@ from __future__ import annotations
 import sys
 import time
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
+if TYPE_CHECKING:  # rich is imported only when a bar is shown: quick rebuilds never load it
+    from rich.progress import Progress, TaskID
 
 DELAY = 0.5
 """Seconds a build runs before the bar appears."""
@@ -36,6 +30,15 @@ class ProgressBar:
         if self._bar is None:
             if time.monotonic() - self._started < DELAY:
                 return
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
             self._bar = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
