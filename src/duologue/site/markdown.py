@@ -94,19 +94,22 @@ def _leak_free_renderer() -> Callable[[str, int], str] | None:
     cmarkgfm's ``markdown_to_html_with_extensions`` never frees the document tree nor the
     rendered string (~60 KB a post: a 1,000-post series grew a worker by 70 MB). Its cffi
     declarations lack ``cmark_node_free``, so that and libc's ``free`` come from the same
-    shared library through a second cffi handle. None when that is not possible.
+    shared library through ctypes (a second cffi handle needs ``cdef``, which imports
+    pycparser: ~45 ms of every build that renders a body). None when that is not possible.
     """
     try:
-        import cffi  # type: ignore[import-untyped]
+        import ctypes
+
         from cmarkgfm import _cmark
         from cmarkgfm.cmark import core_extensions_ensure_registered, find_syntax_extension
 
-        ffi = cffi.FFI()
-        ffi.cdef("void cmark_node_free(void *node); void free(void *ptr);")
-        own = ffi.dlopen(_cmark.__file__)
-        libc = ffi.dlopen(None)
-        node_free, free = own.cmark_node_free, libc.free
-    except Exception:  # pragma: no cover - an unexpected cmarkgfm or cffi: use the wrapper
+        node_free = ctypes.CDLL(_cmark.__file__).cmark_node_free
+        free = ctypes.CDLL(None).free
+        for function in (node_free, free):
+            function.argtypes = [ctypes.c_void_p]
+            function.restype = None
+        address = _cmark.ffi.cast
+    except Exception:  # pragma: no cover - an unexpected cmarkgfm or ctypes: use the wrapper
         return None
     lib, string = _cmark.lib, _cmark.ffi.string
     core_extensions_ensure_registered()
@@ -127,9 +130,9 @@ def _leak_free_renderer() -> Callable[[str, int], str] | None:
                 try:
                     return str(string(raw).decode("utf-8"))
                 finally:
-                    free(ffi.cast("void *", raw))
+                    free(int(address("uintptr_t", raw)))
             finally:
-                node_free(ffi.cast("void *", root))
+                node_free(int(address("uintptr_t", root)))
         finally:
             lib.cmark_parser_free(parser)
 
