@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from duologue.errors import BuildError, InvalidInput
-from duologue.files import MAX_TEXT_BYTES
+from duologue.files import MAX_TEXT_BYTES, decode_text
 from duologue.links import find_references
 from duologue.model import POST_FILE_PATTERN, SLUG_PATTERN, Post, Settings
 from duologue.workspace import SERIES_FILE, SETTINGS_FILE
@@ -127,17 +127,7 @@ def read_source_text(root: Path, relpath: str) -> str:
                 f"{relpath}: is not a regular file; duologue reads only regular files."
             )
         data = handle.read(MAX_TEXT_BYTES + 1)
-    if len(data) > MAX_TEXT_BYTES:
-        raise InvalidInput(
-            f"{relpath}: is larger than the {MAX_TEXT_BYTES:,} bytes duologue reads."
-        )
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise InvalidInput(
-            f"{relpath}: is not UTF-8 (bad byte on line {line}); save it as UTF-8."
-        ) from None
+    return decode_text(data, relpath)
 
 
 def text_digest(text: str) -> str:
