@@ -77,10 +77,11 @@ def opening_body(addressee: Author) -> str:
     )
 
 
-def unique_path(folder: Path, slug: str) -> Path:
+def unique_path(folder: Path, slug: str, taken: set[Path] | None = None) -> Path:
+    """``folder/<slug>.md``, or ``<slug>-2.md``… when that exists or is in ``taken``."""
     candidate = folder / f"{slug}.md"
     number = 2
-    while candidate.exists() or candidate.is_symlink():
+    while candidate.exists() or candidate.is_symlink() or candidate in (taken or set()):
         candidate = folder / f"{slug}-{number}.md"
         number += 1
     return candidate

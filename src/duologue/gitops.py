@@ -14,7 +14,8 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -30,6 +31,8 @@ logging.getLogger("git").addHandler(logging.NullHandler())
 logging.getLogger("git").propagate = False
 
 ZERO_SHA = "0" * 40
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+"""git's well-known empty tree (the "parent" of a root commit)."""
 NETWORK_TIMEOUT_SECONDS = 120.0
 # Never wait on a password prompt; ssh must fail rather than ask.
 QUIET_ENV = {
@@ -222,6 +225,31 @@ class Repository:
             )
         return self.branch()
 
+    def changed_paths(self, *pathspecs: str) -> list[str]:
+        """Paths under ``pathspecs`` whose work-tree state differs from HEAD: modified,
+        staged, deleted or untracked (not ignored)."""
+        out = self.run(
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--untracked-files=all",
+            "--",
+            *pathspecs,
+            strip=False,
+        )
+        entries = out.split("\0")
+        found: list[str] = []
+        index = 0
+        while index < len(entries):
+            entry = entries[index]
+            index += 1
+            if len(entry) < 4:
+                continue
+            found.append(entry[3:])
+            if entry[0] in "RC":  # a rename or copy is followed by its source path
+                index += 1
+        return found
+
     def in_tree(self, rev: str, path: str) -> bool:
         return self.try_run("cat-file", "-e", f"{rev}:{path}") is not None
 
@@ -244,13 +272,21 @@ class Repository:
         stream = IStream(b"blob", len(data), BytesIO(data))
         return str(self._repo.odb.store(stream).hexsha.decode("ascii"))
 
-    def build_tree(self, base: str | None, changes: Mapping[str, bytes | None]) -> str:
-        """The tree of ``base`` with ``changes`` applied (None removes), via a temporary index."""
+    @contextmanager
+    def _temporary_index(self) -> Iterator[dict[str, str]]:
+        """An environment pointing git at a fresh index file, removed afterwards."""
         handle, index_path = tempfile.mkstemp(prefix="duologue-index-", dir=self.git_dir)
         os.close(handle)
         os.unlink(index_path)  # git wants to create it itself
-        env = {"GIT_INDEX_FILE": index_path}
         try:
+            yield {"GIT_INDEX_FILE": index_path}
+        finally:
+            if os.path.exists(index_path):
+                os.unlink(index_path)
+
+    def build_tree(self, base: str | None, changes: Mapping[str, bytes | None]) -> str:
+        """The tree of ``base`` with ``changes`` applied (None removes), via a temporary index."""
+        with self._temporary_index() as env:
             if base:
                 self.run("read-tree", base, env=env)
             else:
@@ -264,9 +300,6 @@ class Repository:
                         "update-index", "--add", "--cacheinfo", f"100644,{sha},{path}", env=env
                     )
             return self.run("write-tree", env=env).strip()
-        finally:
-            if os.path.exists(index_path):
-                os.unlink(index_path)
 
     def tree_of(self, rev: str) -> str:
         return self.run("rev-parse", f"{rev}^{{tree}}").strip()
@@ -422,10 +455,13 @@ class Repository:
         check_remote_url(url, name)
         return name, merge or branch
 
+    @staticmethod
+    def tracking_ref(remote: str, remote_branch: str) -> str:
+        return f"refs/remotes/{remote}/{remote_branch.removeprefix('refs/heads/')}"
+
     def fetch(self, remote: str, remote_branch: str) -> str | None:
         """Fetch one branch; the fetched sha, or None if the remote has no such branch yet."""
-        short = remote_branch.removeprefix("refs/heads/")
-        tracking = f"refs/remotes/{remote}/{short}"
+        tracking = self.tracking_ref(remote, remote_branch)
         try:
             self.run(
                 "fetch",
@@ -504,17 +540,20 @@ class Repository:
 
     def merge_commit_onto(self, commit: str, onto: str) -> str | None:
         """The tree of ``commit``'s change replayed on ``onto``, or None on a conflict.
-        Uses ``merge-tree --write-tree``: no work tree or index is touched."""
+
+        A three-way ``read-tree -m`` of (parent, onto, commit) into a temporary index: no work
+        tree or real index is touched, and it runs on any git (``merge-tree --merge-base``
+        needs git 2.40). It merges whole files, not lines: a file both sides changed is a
+        conflict, which for posts (one file per turn) is what a person should look at anyway.
+        """
         parent = self.try_run("rev-parse", "-q", "--verify", f"{commit}^")
-        args = ["merge-tree", "--write-tree", "--no-messages"]
-        if parent:
-            args.append(f"--merge-base={parent.strip()}")
-        args += [onto, commit]
-        try:
-            out = self.run(*args)
-        except GitCommandError:
-            return None
-        return out.splitlines()[0].strip()
+        base = parent.strip() if parent else EMPTY_TREE
+        with self._temporary_index() as env:
+            self.run("read-tree", "-m", "-i", "--aggressive", base, onto, commit, env=env)
+            try:
+                return self.run("write-tree", env=env).strip()
+            except GitCommandError:  # unmerged entries: both sides changed the same file
+                return None
 
     def replay(self, commit: str, onto: str) -> str | None:
         """``commit`` cherry-picked onto ``onto`` as a new commit object, or None on conflict."""

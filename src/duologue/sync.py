@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from duologue.errors import GitFailure
 from duologue.files import write_atomic
+from duologue.history import post_paths_at, read_post_at
 from duologue.model import POST_FILE_PATTERN, Draft, Settings
 from duologue.posts import format_draft, parse_post
 
@@ -69,7 +70,14 @@ def sync_workspace(settings: Settings, remote: str | None) -> SyncResult:
     with exclusive(repo):
         branch = repo.preflight()
         name, remote_branch = repo.upstream(branch, remote)
+        seen_before = repo.resolve(repo.tracking_ref(name, remote_branch))
         fetched = repo.fetch(name, remote_branch)
+        if seen_before and fetched and not repo.is_ancestor(seen_before, fetched):
+            raise GitFailure(
+                f"the history on {name!r} was rewritten (force-pushed) since you last synced; "
+                "nothing was changed. Ask your co-author what happened before you sync, and "
+                "compare with `git log --graph --all`."
+            )
         local = repo.head()
         result = SyncResult(remote=name, state="up-to-date")
         if fetched is None:
@@ -123,7 +131,12 @@ def _replay(
             )
         tip = replayed
     # Everything the returned drafts need is worked out before anything on disk moves.
-    returned = [_returned_draft(settings, repo, info, path, fetched) for info, path in set_aside]
+    taken: set[Path] = set()
+    returned = []
+    for info, path in set_aside:
+        draft = _returned_draft(settings, repo, info, path, fetched, taken)
+        taken.add(draft[0])
+        returned.append(draft)
     for info, path in set_aside:
         parts = path.split("/")
         repo.keep_ref(f"unpublished/{parts[1]}-{info.sha[:12]}", info.sha)
@@ -137,18 +150,13 @@ def _replay(
     return result
 
 
-def _post_files_in(repo: Repository, rev: str, series_slug: str) -> dict[int, str]:
-    """Turn → path of the posts a series has at ``rev``."""
-    found: dict[int, str] = {}
-    for path in repo.list_tree(rev, f"series/{series_slug}"):
-        match = POST_FILE_PATTERN.match(path.rsplit("/", 1)[-1])
-        if match:
-            found[int(match["turn"])] = path
-    return found
-
-
 def _returned_draft(
-    settings: Settings, repo: Repository, info: CommitInfo, path: str, fetched: str
+    settings: Settings,
+    repo: Repository,
+    info: CommitInfo,
+    path: str,
+    fetched: str,
+    taken: set[Path],
 ) -> tuple[Path, str, str]:
     """Where our set-aside post goes back as a draft, its text, and what to tell the user."""
     from duologue.drafting import unique_path
@@ -158,14 +166,13 @@ def _returned_draft(
     post = parse_post(
         repo.read_blob(info.sha, path).decode("utf-8"), repo.root / path, series_slug, settings
     )
-    remote_posts = _post_files_in(repo, fetched, series_slug)
+    remote_posts = post_paths_at(repo, fetched, f"series/{series_slug}")
     latest_turn = max(remote_posts) if remote_posts else None
     restored = [p for p in info.removed if p.startswith(f"drafts/{series_slug}/")]
-    target = (
-        repo.root / restored[0]
-        if restored
-        else unique_path(settings.drafts_dir / series_slug, post.slug)
-    )
+    if restored and repo.root / restored[0] not in taken:
+        target = repo.root / restored[0]
+    else:
+        target = unique_path(settings.drafts_dir / series_slug, post.slug, taken)
     draft = Draft(
         series=series_slug,
         slug=target.stem,
@@ -180,13 +187,7 @@ def _returned_draft(
     )
     winner = ""
     if post.turn in remote_posts:
-        their_path = remote_posts[post.turn]
-        first = parse_post(
-            repo.read_blob(fetched, their_path).decode("utf-8"),
-            repo.root / their_path,
-            series_slug,
-            settings,
-        )
+        first = read_post_at(repo, fetched, remote_posts[post.turn], series_slug, settings)
         who = load_series(settings, series_slug).author(first.author)
         winner = (
             f'{who.name if who else first.author}\'s "{first.title}" reached the remote first '
