@@ -8,6 +8,7 @@ from pathlib import Path
 
 from duologue.errors import InvalidInput, NotYourTurn
 from duologue.files import create_exclusive, is_inside, read_text, relative
+from duologue.history import post_paths_at, read_post_at
 from duologue.identity import Identity, require_author
 from duologue.journal import (
     PublishJournal,
@@ -20,7 +21,8 @@ from duologue.journal import (
 )
 from duologue.links import find_references
 from duologue.model import Author, Draft, Post, Series, Settings
-from duologue.posts import format_post, parse_draft, parse_post, read_post
+from duologue.posts import format_post, parse_draft, parse_post
+from duologue.slugs import slugify
 from duologue.turns import next_author
 from duologue.workspace import list_draft_paths, list_post_files, load_series
 
@@ -63,8 +65,12 @@ def find_draft(
     for path in list_draft_paths(settings, series.slug):
         try:
             draft = parse_draft(read_text(path, settings.root), path, series.slug, settings)
-        except InvalidInput:
-            continue
+        except InvalidInput as error:
+            # Never pick another draft past one that cannot be read: it may be the one meant.
+            raise InvalidInput(
+                f"{error.message.rstrip('.')}; fix it, or name the draft to publish "
+                f"(`duologue publish drafts/{series.slug}/<file>.md`)."
+            ) from None
         if draft.author in (None, author.handle):
             mine.append(path)
     if not mine:
@@ -139,14 +145,22 @@ def publish_draft(
                 f"{relative(draft_path, settings.root)}: `author` is {draft.author!r} but you are "
                 f"{acting.handle!r}; publish it as its author (--as {draft.author})."
             )
-        files = list_post_files(settings, series.slug)
-        turns = [f.turn for f in files]
+        old = repo.head()
+        # Turns come from the commit the new one goes on top of, not from the work tree:
+        # an uncommitted move or edit of a post must not give two posts one turn.
+        folder = (settings.series_dir / series.slug).resolve().relative_to(repo.root.resolve())
+        committed = post_paths_at(repo, old, folder.as_posix())
+        turns = sorted(committed)
         if turns != list(range(1, len(turns) + 1)):
             raise InvalidInput(
                 f"series/{series.slug}: turns are not numbered 1..{len(turns)} without gaps; "
                 "run `duologue check` and fix them first."
             )
-        latest = read_post(files[-1].path, series.slug, settings) if files else None
+        latest = (
+            read_post_at(repo, old, committed[turns[-1]], series.slug, settings)
+            if old and turns
+            else None
+        )
         upcoming = next_author(series.authors, latest.author if latest else None)
         if upcoming.handle != acting.handle and not force:
             since = f" since {latest.date.isoformat()}" if latest else ""
@@ -156,7 +170,7 @@ def publish_draft(
                 "with --force."
             )
         forced = upcoming.handle != acting.handle
-        new_turn = len(files) + 1
+        new_turn = len(turns) + 1
         in_reply_to = draft.in_reply_to or (latest.turn if latest else None)
         if in_reply_to is not None and in_reply_to >= new_turn:
             raise InvalidInput(
@@ -170,11 +184,12 @@ def publish_draft(
                 f"({latest.date.isoformat()}); dates must not go backwards."
             )
         _check_references(settings, draft, new_turn)
-        post_path = settings.series_dir / series.slug / f"{new_turn:04d}-{draft.slug}.md"
+        post_slug = slugify(draft.slug, fallback=f"turn-{new_turn}")
+        post_path = settings.series_dir / series.slug / f"{new_turn:04d}-{post_slug}.md"
         post = Post(
             series=series.slug,
             turn=new_turn,
-            slug=draft.slug,
+            slug=post_slug,
             path=post_path,
             title=draft.title,
             author=acting.handle,
@@ -195,7 +210,6 @@ def publish_draft(
 
         post_rel = post_path.resolve().relative_to(repo.root.resolve()).as_posix()
         draft_rel = draft_path.resolve().relative_to(repo.root.resolve()).as_posix()
-        old = repo.head()
         changes: dict[str, bytes | None] = {post_rel: data}
         if old and repo.in_tree(old, draft_rel):
             changes[draft_rel] = None
