@@ -24,10 +24,23 @@ def hand_off(settings: Settings, remote: str | None) -> HandoffResult:
     repo = Repository(settings.root)
     with exclusive(repo):
         branch = repo.preflight()
+        prefix = settings.root.resolve().relative_to(repo.root.resolve()).as_posix()
+        inside = "" if prefix == "." else prefix + "/"
+        # What is pushed is the commit, not the work tree: the published side (settings and
+        # series/) must be exactly as committed for the check below to speak for it.
+        unsaved = repo.changed_paths(f"{inside}duologue.toml", f"{inside}series")
+        if unsaved:
+            raise CheckFailed(
+                f"{unsaved[0].removeprefix(inside)} has changes that are not committed"
+                f"{f' (and {len(unsaved) - 1} more)' if len(unsaved) > 1 else ''}; commit or "
+                "restore them, then hand off."
+            )
+        # Drafts that are untracked or edited are not pushed as they are: leave them out.
+        not_pushed = {p.removeprefix(inside) for p in repo.changed_paths(f"{inside}drafts")}
         errors = [
             p
             for p in check_workspace(settings.root, forced_paths_lookup(settings.root))
-            if p.level == "error"
+            if p.level == "error" and p.path not in not_pushed
         ]
         if errors:
             first = errors[0]
