@@ -271,3 +271,103 @@ def test_sync_keeps_untracked_drafts_and_unrelated_edits(pair: Pair) -> None:
     assert "brought in 1 commit" in out and "your turn" in out
     assert "Not finished." in early.read_text()
     assert "# Ben's local tweak" in settings.read_text()
+
+
+def test_sync_replays_local_commits_that_are_not_publishes(pair: Pair) -> None:
+    new_draft(pair.ana, "Opening", "Ben,\n\nHello?")
+    ok(pair.ana, "publish", "slow-work", "--push")
+    ok(pair.ben, "sync")
+    new_draft(pair.ben, "Answer", "Ana,\n\nHello back.")
+    ok(pair.ben, "publish", "slow-work", "--push")
+    (pair.ana / "NOTES.md").write_text("my own notes\n")
+    git(pair.ana, "add", "NOTES.md")
+    git(pair.ana, "commit", "-qm", "add notes")
+    out = ok(pair.ana, "sync")
+    assert "replayed yours on top" in out
+    assert git(pair.ana, "log", "--format=%s", "-2").split("\n")[:2] == [
+        "add notes",
+        "slow-work #2: Answer",
+    ]
+    assert (pair.ana / "NOTES.md").read_text() == "my own notes\n"
+    assert git(pair.ana, "status", "--porcelain") == ""
+    ok(pair.ana, "handoff")
+    ok(pair.ana, "check")
+
+
+def test_two_set_aside_posts_with_one_slug_get_two_drafts(pair: Pair) -> None:
+    new_draft(pair.ana, "Notes", "Ben,\n\nFIRST TEXT")
+    ok(pair.ana, "publish", "slow-work")
+    new_draft(pair.ana, "Notes", "Ben,\n\nSECOND TEXT")
+    ok(pair.ana, "publish", "slow-work", "--force")
+    new_draft(pair.ben, "Ben opens", "Ana,\n\nMe first.", "--as", "ben")
+    ok(pair.ben, "publish", "slow-work", "--force", "--push")
+    ok(pair.ana, "sync")
+    texts = sorted(p.read_text() for p in (pair.ana / "drafts" / "slow-work").glob("*.md"))
+    assert len(texts) == 2
+    assert any("FIRST TEXT" in t for t in texts) and any("SECOND TEXT" in t for t in texts)
+
+
+def test_sync_refuses_a_rewritten_remote_rather_than_taking_posts_apart(pair: Pair) -> None:
+    new_draft(pair.ana, "Opening", "Ben,\n\nHello?")
+    ok(pair.ana, "publish", "slow-work", "--push")
+    ok(pair.ben, "sync")
+    post = next((pair.ana / "series" / "slow-work").glob("0001-*.md"))
+    post.write_text(post.read_text().replace("title: Opening", "title: Amended"))
+    git(pair.ana, "commit", "-q", "--amend", "-a", "--no-edit")
+    git(pair.ana, "push", "-q", "-f", "origin", "main")
+    before = snapshot(pair.ben)
+    error = refused(pair.ben, "sync")
+    assert "rewritten" in error
+    after = snapshot(pair.ben)
+    assert {k: v for k, v in after.items() if k != "refs"} == {
+        k: v for k, v in before.items() if k != "refs"
+    }
+    assert not list((pair.ben / "drafts" / "slow-work").glob("*.md"))
+
+
+def test_publish_names_a_broken_draft_instead_of_skipping_it(pair: Pair) -> None:
+    broken = new_draft(pair.ana, "Broken", "Ben,\n\nHalf.")
+    broken.write_text(broken.read_text().replace("title: Broken", 'title: "unclosed'))
+    new_draft(pair.ana, "Old idea", "Ben,\n\nAn old idea.")
+    before = snapshot(pair.ana)
+    error = refused(pair.ana, "publish", "slow-work")
+    assert "drafts/slow-work/broken.md" in error
+    assert snapshot(pair.ana) == before
+
+
+def test_publish_numbers_the_turn_from_the_commit_not_the_work_tree(pair: Pair) -> None:
+    new_draft(pair.ana, "Opening", "Ben,\n\nHello?")
+    ok(pair.ana, "publish", "slow-work")
+    post = next((pair.ana / "series" / "slow-work").glob("0001-*.md"))
+    post.rename(pair.ana / "moved-away.md")  # a tracked post missing from the work tree
+    new_draft(pair.ana, "Again", "Ben,\n\nAgain.")
+    ok(pair.ana, "publish", "slow-work", "--force")
+    names = git(pair.ana, "ls-tree", "--name-only", "HEAD", "series/slow-work/").split()
+    assert sorted(n.rsplit("/", 1)[-1][:4] for n in names if n.endswith(".md")) == ["0001", "0002"]
+
+
+def test_a_draft_file_name_that_is_not_a_slug_publishes_under_a_clean_name(pair: Pair) -> None:
+    draft = new_draft(pair.ana, "Opening", "Ben,\n\nHello?")
+    odd = draft.with_name("My Draft!.md")
+    draft.rename(odd)
+    out = ok(pair.ana, "publish", f"drafts/slow-work/{odd.name}")
+    assert "series/slow-work/0001-my-draft.md" in out
+
+
+def test_handoff_checks_what_is_pushed_not_what_is_lying_around(pair: Pair) -> None:
+    new_draft(pair.ana, "Opening", "Ben,\n\nHello?")
+    ok(pair.ana, "publish", "slow-work")
+    # An unfinished, broken, untracked draft is not pushed: it does not block the hand-off.
+    wip = pair.ana / "drafts" / "slow-work" / "wip.md"
+    wip.write_text('---\ntitle: "unfinished\n---\nhalf\n')
+    ok(pair.ana, "handoff")
+    # A broken post committed, with the fix only in the work tree: refused, nothing pushed.
+    post = next((pair.ana / "series" / "slow-work").glob("0001-*.md"))
+    good = post.read_text()
+    post.write_text(good.replace("turn: 1", "turn: 7"))
+    git(pair.ana, "commit", "-qam", "oops")
+    post.write_text(good)
+    error = refused(pair.ana, "handoff")
+    assert "not committed" in error and "series/slow-work/0001-" in error
+    remote_head = git(pair.ana, "ls-remote", str(pair.remote), "refs/heads/main").split()[0]
+    assert remote_head != git(pair.ana, "rev-parse", "HEAD").strip()
