@@ -29,6 +29,7 @@ from duologue.workspace import (
     load_settings,
     parse_series,
     read_series_toml,
+    read_settings_toml,
     unknown_keys,
 )
 
@@ -111,10 +112,7 @@ def check_workspace(root: Path, forced_lookup: ForcedLookup | None = None) -> li
 
 
 def _settings_keys(settings: Settings) -> dict[str, object]:
-    import tomllib
-
-    with (settings.root / SETTINGS_FILE).open("rb") as handle:
-        return tomllib.load(handle)
+    return read_settings_toml(settings.root)
 
 
 def _check_unknown_keys(
@@ -193,6 +191,8 @@ def _load_posts(
         if entry.name == SERIES_FILE or entry.name in IGNORED_NAMES or entry.is_symlink():
             continue
         if entry.is_dir(follow_symlinks=False) or not entry.is_file(follow_symlinks=False):
+            if POST_FILE_PATTERN.match(entry.name):
+                found.error(path, "is named like a post but is not a regular file; remove it.")
             continue
         match = POST_FILE_PATTERN.match(entry.name)
         if not match:
@@ -212,13 +212,27 @@ def _load_posts(
         except DuologueError as error:
             found.error(path, error.message)
     if seen:
-        expected = set(range(1, max(seen) + 1))
-        missing = sorted(expected - set(seen))
+        missing = first_gaps(sorted(seen), 11)
         if missing:
             shown = ", ".join(str(t) for t in missing[:10]) + (" ..." if len(missing) > 10 else "")
             found.error(folder, f"turns must run 1..{max(seen)} without gaps; missing: {shown}.")
     posts.sort(key=lambda p: (p.turn, p.path.name))
     return posts, set(seen)
+
+
+def first_gaps(turns: list[int], limit: int) -> list[int]:
+    """The first ``limit`` numbers missing from 1..max(turns) (sorted, unique), without
+    building the whole range: a file named 20260105-… must not cost gigabytes."""
+    gaps: list[int] = []
+    expected = 1
+    for turn in turns:
+        while expected < turn and len(gaps) < limit:
+            gaps.append(expected)
+            expected += 1
+        if len(gaps) >= limit:
+            break
+        expected = turn + 1
+    return gaps
 
 
 def _check_authors(found: _Findings, series: Series, posts: list[Post]) -> None:

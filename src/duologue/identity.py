@@ -70,6 +70,23 @@ def require_author(series: Series, identity: Identity) -> Author:
     )
 
 
+def unmatched_identity_notice(identity: Identity, unmatched: list[Series]) -> str | None:
+    """SPEC §2 for ``status``: a named author nobody matches is said, with what would work."""
+    if not unmatched:
+        return None
+    options = "; ".join(f"{s.slug}: {', '.join(s.handles)}" for s in unmatched)
+    if identity.claimed_handle:
+        who = f"{identity.claimed_handle!r} (from {identity.source})"
+    elif identity.git_email:
+        who = f"git user.email {identity.git_email!r}"
+    else:
+        who = "nobody (git user.email is not set)"
+    return (
+        f"note: {who} is not an author of {len(unmatched)} series, so `your_turn` is unknown "
+        f"there; pass --as HANDLE or set DUOLOGUE_AUTHOR ({options})."
+    )
+
+
 def current_identity(as_handle: str | None, root: Path) -> Identity:
     """The identity from ``--as``, the environment, or (only if needed) git's user.email."""
     env_handle = os.environ.get("DUOLOGUE_AUTHOR", "").strip() or None

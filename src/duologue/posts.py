@@ -22,7 +22,8 @@ from duologue.files import read_text, relative
 from duologue.model import POST_FILE_PATTERN, Draft, Post, Settings
 
 MAX_FRONT_MATTER_BYTES = 64 * 1024
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+"""Control characters, and the two non-characters XML 1.0 cannot carry (feeds would break)."""
 FIELD_ORDER = (
     "title",
     "author",
@@ -90,7 +91,7 @@ _HANDLER = _StrictYAMLHandler()
 
 def split_document(text: str, shown: str) -> tuple[dict[str, Any], str]:
     """Front matter and body of a post or draft; ``InvalidInput`` naming ``shown`` if broken."""
-    stripped = text.lstrip("\ufeff")
+    stripped = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     if not _HANDLER.detect(stripped.strip()):
         raise InvalidInput(
             f"{shown}: has no front matter; start the file with a `---` line, the fields, "

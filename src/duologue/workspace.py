@@ -56,7 +56,7 @@ def _load_toml(path: Path, root: Path) -> dict[str, Any]:
     except InvalidInput as error:
         raise ConfigError(error.message) from None
     try:
-        return tomllib.loads(text)
+        return tomllib.loads(text.removeprefix("\ufeff"))  # a BOM some editors add
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{shown}: is not valid TOML ({error}); fix the syntax.") from None
 
@@ -71,7 +71,7 @@ def _string(
         return default
     if not isinstance(value, str):
         raise ConfigError(f"{shown}: `{key}` must be a string, not {type(value).__name__}.")
-    if any(ord(ch) < 32 and ch not in "\t\n" for ch in value) or "\x7f" in value:
+    if any((ord(ch) < 32 and ch not in "\t\n") or ch in "\x7f\ufffe\uffff" for ch in value):
         raise ConfigError(f"{shown}: `{key}` contains control characters; remove them.")
     if required and not value.strip():
         raise ConfigError(f"{shown}: `{key}` is empty; give it a value.")
@@ -113,11 +113,15 @@ def unknown_keys(data: dict[str, Any], known: set[str]) -> list[str]:
     return sorted(key for key in data if key not in known)
 
 
+def read_settings_toml(root: Path) -> dict[str, Any]:
+    """``duologue.toml`` as TOML data, before validation."""
+    return _load_toml(root / SETTINGS_FILE, root)
+
+
 def load_settings(root: Path) -> Settings:
     """Read and validate ``duologue.toml`` at ``root``."""
-    path = root / SETTINGS_FILE
     shown = SETTINGS_FILE
-    data = _load_toml(path, root)
+    data = read_settings_toml(root)
     title = _string(data, "title", shown, required=False, default="Dialogues")
     base_url = check_web_url(
         _string(data, "base_url", shown, required=False, default="https://example.org/"),

@@ -46,12 +46,16 @@ def status(
     """For each series: posts so far, the latest post, whose turn it is and since when."""
     from datetime import UTC, datetime
 
-    from duologue.identity import current_identity
+    from duologue.identity import current_identity, unmatched_identity_notice
     from duologue.status import collect_status, status_record
 
     settings = workspace_here()
     identity = current_identity(as_handle, settings.root)
-    rows = [status_record(s) for s in collect_status(settings, identity, datetime.now(UTC), series)]
+    found = collect_status(settings, identity, datetime.now(UTC), series)
+    rows = [status_record(s) for s in found]
+    unknown = unmatched_identity_notice(identity, [s.series for s in found if s.acting is None])
+    if unknown:
+        typer.echo(unknown, err=True)
     if as_json:
         print_json(rows)
         return

@@ -369,7 +369,6 @@ def _plan(
                         global_key,
                         thread.key,
                         str(number),
-                        str(feed_plan.archives),
                         *items,
                     ),
                     "archive",

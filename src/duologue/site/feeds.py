@@ -257,8 +257,9 @@ def archive_feed(
     history.links.append(("current", thread.url + "atom.xml"))
     if number > 1:
         history.links.append(("prev-archive", archive_url(thread, number - 1)))
-    if number < plan.archives:
-        history.links.append(("next-archive", archive_url(thread, number + 1)))
+    # Always the next number, even before that archive is full and written: a full archive
+    # must never change (RFC 5005 archives are immutable), and the link is what it will be.
+    history.links.append(("next-archive", archive_url(thread, number + 1)))
     _add_items(feed, _newest_first(items), with_series=False)
     return _xml(feed.atom_str(pretty=True))
 

@@ -86,7 +86,10 @@ class Thread:
         since = self.waiting_since
         if since is None or self.series.reply_within_days is None:
             return None
-        return since + timedelta(days=self.series.reply_within_days)
+        try:
+            return since + timedelta(days=self.series.reply_within_days)
+        except OverflowError:  # a post dated near year 9999: no due date to show
+            return None
 
     @property
     def updated(self) -> datetime:

@@ -127,7 +127,8 @@ def read_source_text(root: Path, relpath: str) -> str:
                 f"{relpath}: is not a regular file; duologue reads only regular files."
             )
         data = handle.read(MAX_TEXT_BYTES + 1)
-    return decode_text(data, relpath)
+    # Line endings as posts.split_document sees them, so the body is found again by offset.
+    return decode_text(data, relpath).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def text_digest(text: str) -> str:
