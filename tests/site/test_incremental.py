@@ -13,7 +13,8 @@ from tests.site.workspace import add_post, add_series, make_workspace, thread
 def _stamps(out: Path) -> dict[str, tuple[int, int]]:
     return {
         p.relative_to(out).as_posix(): (p.stat().st_mtime_ns, p.stat().st_ino)
-        for p in out.rglob("*") if p.is_file()
+        for p in out.rglob("*")
+        if p.is_file()
     }
 
 
@@ -64,7 +65,10 @@ def test_one_changed_body_rewrites_its_page_and_the_feeds_holding_it(tmp_path: P
     add_post(root, "s", 7, body="A new body for post 7.")
     result = build_site(load_settings(root))
     assert _changed(before, _stamps(root / "public")) == {
-        "s/0007-post-7.html", "s/feed.xml", "s/atom.xml", "feed.xml",
+        "s/0007-post-7.html",
+        "s/feed.xml",
+        "s/atom.xml",
+        "feed.xml",
         "s/index.html",  # the thread page carries every body
     }
     assert result.written == 5
@@ -93,7 +97,11 @@ def test_a_new_post_adds_its_page_and_updates_the_thread(tmp_path: Path) -> None
     add_post(root, "t", 3)
     build_site(load_settings(root))
     assert _changed(before, _stamps(root / "public")) == {
-        "t/0002-post-2.html", "t/0003-post-3.html", "t/index.html", "t/feed.xml", "t/atom.xml",
+        "t/0002-post-2.html",
+        "t/0003-post-3.html",
+        "t/index.html",
+        "t/feed.xml",
+        "t/atom.xml",
         "index.html",  # not feed.xml: its three newest posts are all from series s
     }
 
@@ -172,7 +180,9 @@ def test_an_old_post_edit_links_only_its_series(tmp_path: Path, monkeypatch) -> 
     result = build_site(load_settings(root))
     assert calls == [{"s"}]  # series t is neither loaded nor linked
     assert _changed(before, _stamps(root / "public")) == {
-        "s/0002-post-2.html", "s/index.html", "s/archive/1.xml",
+        "s/0002-post-2.html",
+        "s/index.html",
+        "s/archive/1.xml",
     }
     assert result.files == len(before)
     assert output_files(root / "public") == _clean_build(root, tmp_path)
@@ -236,3 +246,27 @@ def test_a_change_seen_on_the_site_index_builds_everything(tmp_path: Path, monke
     assert output_files(root / "public") == _clean_build(root, tmp_path)
     (root / "public/style.css").unlink()  # a site-wide file: everything is checked again
     assert build_site(load_settings(root)).written == 1
+
+
+def test_editing_a_template_in_a_subfolder_rebuilds_the_pages(tmp_path: Path) -> None:
+    from duologue.site.build import build_site as build
+    from duologue.workspace import load_settings as settings_of
+    from tests.site.workspace import add_series as series_in
+    from tests.site.workspace import make_workspace as workspace_at
+    from tests.site.workspace import thread as posts_in
+
+    root = workspace_at(tmp_path / "ws")
+    series_in(root, "s")
+    posts_in(root, "s", 2)
+    parts = root / "templates" / "parts"
+    parts.mkdir(parents=True)
+    (parts / "a.html").write_text(
+        '<span class="p-author h-card"><span class="p-name">{{ author.name }}</span> V1</span>'
+    )
+    (root / "templates" / "_author.html").write_text('{% include "parts/a.html" %}')
+    build(settings_of(root))
+    page = next((root / "public" / "s").glob("0001-*.html"))
+    assert " V1</span>" in page.read_text()
+    (parts / "a.html").write_text((parts / "a.html").read_text().replace("V1", "V2"))
+    build(settings_of(root))
+    assert " V2</span>" in page.read_text()

@@ -78,11 +78,13 @@ def scan_inputs(root: Path) -> InputScan:
     signatures: dict[str, Signature] = {}
     with contextlib.suppress(FileNotFoundError):
         signatures[SETTINGS_FILE] = _signature((root / SETTINGS_FILE).lstat())
-    for entry in _entries(root / TEMPLATES_DIR):
-        if entry.is_file(follow_symlinks=False):
-            signatures[f"{TEMPLATES_DIR}/{entry.name}"] = _signature(
-                entry.stat(follow_symlinks=False)
-            )
+    # Jinja finds templates in subfolders too (``{% include "parts/a.html" %}``): all count.
+    for dirpath, _dirs, names in os.walk(root / TEMPLATES_DIR):
+        for name in names:
+            path = Path(dirpath) / name
+            info = path.lstat()
+            if stat.S_ISREG(info.st_mode):
+                signatures[path.relative_to(root).as_posix()] = _signature(info)
     slugs: list[str] = []
     posts: dict[str, list[tuple[int, str]]] = {}
     for folder in _entries(root / "series"):

@@ -39,13 +39,17 @@ def template_files(root: Path) -> list[Path]:
     files = sorted(PACKAGE_TEMPLATES.glob("*.html"))
     override = root / TEMPLATES_DIR
     if override.is_dir():
-        files += sorted(p for p in override.iterdir() if p.is_file() and not p.is_symlink())
+        files += sorted(p for p in override.rglob("*") if p.is_file() and not p.is_symlink())
     return [*files, STYLESHEET]
 
 
 def templates_fingerprint(root: Path) -> str:
     """Changes whenever any template or the stylesheet does: every page depends on it."""
-    return digest(*(f"{p.name}\n{p.read_text('utf-8', 'replace')}" for p in template_files(root)))
+
+    def name(path: Path) -> str:  # workspace-relative, so the key does not depend on paths
+        return path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+
+    return digest(*(f"{name(p)}\n{p.read_text('utf-8', 'replace')}" for p in template_files(root)))
 
 
 def date_text(moment: datetime) -> str:
