@@ -215,3 +215,10 @@ def test_help_does_not_import_heavy_libraries_per_importtime() -> None:
     }
     assert "duologue" in imported
     assert not imported & HEAVY_MODULES, sorted(imported & HEAVY_MODULES)
+
+
+def test_version_is_shown_like_other_command_line_tools() -> None:
+    from duologue import __version__
+
+    result = run_duologue(Path.cwd(), "--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"duologue {__version__}"

@@ -53,6 +53,27 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from duologue import __version__
+
+        typer.echo(f"duologue {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        help="Show the version and exit.",
+        callback=_print_version,
+        is_eager=True,
+    ),
+) -> None:
+    """Publish a dialogue series: co-authors answering each other, turn by turn, through git."""
+
+
 def print_json(data: object) -> None:
     import json
 
