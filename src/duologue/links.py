@@ -21,10 +21,19 @@ REFERENCE = re.compile(r"\[\[(?P<series>[a-z0-9][a-z0-9-]{0,63})?#(?P<turn>[0-9]
 # ``(`+)(?!`).+?(?<!`)(?P=ticks)(?!`)`` finds, in one pass over the backtick runs).
 
 
+QUOTE_MARKERS = re.compile(r"(?: {0,3}> ?)*")
+"""Blockquote markers before a fence (``> ```...``): the fence is inside the quote."""
+LIST_ITEM = re.compile(r" {0,3}(?:[-*+]|[0-9]{1,9}[.)])(?: |$)")
+
+
 def _fence_at(body: str, k: int, char: str) -> tuple[int, int] | None:
     """``(line start, run end)`` when the run of ``char`` at ``k`` starts a fence line."""
     line_start = body.rfind("\n", 0, k) + 1
-    if k - line_start > 3 or body.count(" ", line_start, k) != k - line_start:
+    prefix = body[line_start:k]
+    if prefix and ">" in prefix:
+        marked = QUOTE_MARKERS.match(prefix)
+        prefix = prefix[marked.end() :] if marked else prefix
+    if len(prefix) > 3 or prefix.count(" ") != len(prefix):
         return None
     end = k
     size = len(body)
@@ -134,9 +143,46 @@ class Reference:
     end: int
 
 
+def indented_ranges(body: str, fences: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Character ranges of indented code blocks: lines indented by four spaces or a tab after
+    a blank line, outside fences, and not continuing a list item (CommonMark)."""
+    ranges: list[tuple[int, int]] = []
+    starts = [start for start, _ in fences]
+    reach = list(accumulate((end for _, end in fences), max))
+    previous_blank = True
+    in_list = False
+    in_code = False
+    pos = 0
+    for line in body.splitlines(keepends=True):
+        start, pos = pos, pos + len(line)
+        text = line.rstrip("\n")
+        if fences and _inside(starts, reach, start):
+            previous_blank, in_code = False, False
+            continue
+        if not text.strip():
+            previous_blank = True
+            continue
+        indented = text.startswith(("    ", "\t"))
+        if indented and not in_list and (previous_blank or in_code):
+            if in_code and ranges:
+                ranges[-1] = (ranges[-1][0], pos)
+            else:
+                ranges.append((start, pos))
+            in_code = True
+        else:
+            in_code = False
+            if not indented:
+                in_list = bool(LIST_ITEM.match(text))
+        previous_blank = False
+    return ranges
+
+
 def code_ranges(body: str) -> list[tuple[int, int]]:
-    """Character ranges of fenced blocks and code spans, where references are not links."""
+    """Character ranges of fenced blocks, indented blocks and code spans: references there
+    are shown as written, not linked."""
     ranges = fence_ranges(body)
+    if "\n    " in body or "\n\t" in body or body.startswith(("    ", "\t")):
+        ranges = sorted(ranges + indented_ranges(body, ranges))
     if "`" in body:
         fences = ranges
         starts = [start for start, _ in fences]
@@ -154,7 +200,8 @@ def find_references(body: str, own_series: str) -> Iterator[Reference]:
     matches = list(REFERENCE.finditer(body))
     if not matches:
         return
-    ranges = code_ranges(body) if ("`" in body or "~" in body) else []
+    may_hold_code = "`" in body or "~" in body or "    " in body or "\t" in body
+    ranges = code_ranges(body) if may_hold_code else []
     starts = [start for start, _ in ranges]
     reach = list(accumulate((end for _, end in ranges), max))
     for match in matches:

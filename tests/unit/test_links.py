@@ -116,3 +116,18 @@ def test_many_bodies_of_code_spans_and_fences() -> None:
     body = ("`a` [[#1]] ``b ` [[#2]]`` ```\n[[#3]]\n```\n" * 50) + "[[#4]]"
     assert refs(body)[-1] == ("slow-work", 4)
     assert ("slow-work", 2) not in refs(body)
+
+
+@pytest.mark.parametrize(
+    ("body", "linked"),
+    [
+        ("para\n\n    [[#1]] code\n\nSee [[#2]]", [2]),
+        ("- item\n\n    [[#1]] continues the item", [1]),
+        ("> ```\n> [[#1]]\n> ```\n\n[[#3]]", [3]),
+        ("Text\n    [[#4]] continues the paragraph", [4]),
+        ("\t[[#1]] tab-indented code\n\n[[#6]]", [6]),
+        ("    [[#1]]\n\n    [[#2]] one block across a blank line\n\n[[#7]]", [7]),
+    ],
+)
+def test_indented_code_and_quoted_fences_hold_no_references(body: str, linked: list[int]) -> None:
+    assert [ref.turn for ref in find_references(body, "s")] == linked
