@@ -53,13 +53,24 @@ def read_text(path: Path, root: Path, limit: int = MAX_TEXT_BYTES) -> str:
             f"{shown}: is {info.st_size:,} bytes, more than the {limit:,} duologue reads; "
             "split it or trim it."
         )
-    # O_NOFOLLOW closes the gap between the lstat above and the open.
+    return read_regular_file(path, shown, limit)
+
+
+def read_regular_file(path: Path, shown: str, limit: int = MAX_TEXT_BYTES) -> str:
+    """Open without following a link, insist on a regular file, read at most ``limit``
+    bytes as UTF-8. ``read_text`` adds the workspace checks; the build calls this directly
+    for paths its own scan found inside the workspace."""
+    # O_NOFOLLOW also closes the gap between a caller's lstat and this open.
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(path, flags)
     except OSError as error:
         raise InvalidInput(f"{shown}: cannot be read ({error.strerror}).") from None
     with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise InvalidInput(
+                f"{shown}: is not a regular file; duologue reads only regular files."
+            )
         data = handle.read(limit + 1)
     return decode_text(data, shown, limit)
 

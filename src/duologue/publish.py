@@ -135,7 +135,7 @@ def publish_draft(
     repo = Repository(settings.root)
     with exclusive(repo):
         branch = repo.preflight()
-        repo.committer()
+        committer = repo.committer()
         acting = require_author(series, identity)
         draft_text = read_text(draft_path, settings.root)  # regular files inside only
         draft_bytes = draft_text.encode("utf-8")
@@ -223,6 +223,7 @@ def publish_draft(
             message,
             Person(acting.name, acting.email),
             author_date=moment.isoformat(),
+            committer=committer,
         )
         fault_point("after-commit-object")
         journal = PublishJournal(

@@ -17,8 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from duologue.errors import BuildError, InvalidInput
-from duologue.files import MAX_TEXT_BYTES, decode_text
+from duologue.errors import BuildError
+from duologue.files import read_regular_file
 from duologue.links import find_references
 from duologue.model import POST_FILE_PATTERN, SLUG_PATTERN, Post, Settings
 from duologue.workspace import SERIES_FILE, SETTINGS_FILE
@@ -117,20 +117,9 @@ def read_source_text(root: Path, relpath: str) -> str:
     the workspace; here the path came from a scan that never left it, and resolving
     10,000 paths would cost more than parsing them.
     """
-    path = root / relpath
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as error:
-        raise InvalidInput(f"{relpath}: cannot be read ({error.strerror}).") from None
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise InvalidInput(
-                f"{relpath}: is not a regular file; duologue reads only regular files."
-            )
-        data = handle.read(MAX_TEXT_BYTES + 1)
+    text = read_regular_file(root / relpath, relpath)
     # Line endings as posts.split_document sees them, so the body is found again by offset.
-    return decode_text(data, relpath).replace("\r\n", "\n").replace("\r", "\n")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def text_digest(text: str) -> str:
