@@ -68,7 +68,8 @@ def find_draft(
         except InvalidInput as error:
             # Never pick another draft past one that cannot be read: it may be the one meant.
             raise InvalidInput(
-                f"{error.message.rstrip('.')}; fix it, or name the draft to publish "
+                # Loader messages already say how to fix the draft; add the other way out.
+                f"{error.message.rstrip('.')}, or name another draft to publish "
                 f"(`duologue publish drafts/{series.slug}/<file>.md`)."
             ) from None
         if draft.author in (None, author.handle):
