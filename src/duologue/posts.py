@@ -17,6 +17,7 @@ import frontmatter
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
+from duologue import flat_yaml
 from duologue.errors import InvalidInput
 from duologue.files import read_text, relative
 from duologue.model import POST_FILE_PATTERN, Draft, Post, Settings
@@ -82,6 +83,9 @@ class _StrictYAMLHandler(YAMLHandler):
             raise _FrontMatterError(
                 f"front matter is larger than {MAX_FRONT_MATTER_BYTES // 1024} KiB"
             )
+        flat = flat_yaml.parse(fm)  # the usual front matter, without PyYAML's constructor
+        if flat is not None:
+            return flat
         _refuse_anchors(fm)
         return yaml.load(fm, Loader=_StrictLoader)  # noqa: S506 - _StrictLoader is a SafeLoader
 
