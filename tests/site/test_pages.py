@@ -116,3 +116,20 @@ def test_every_link_under_the_base_url_resolves_to_a_built_file(tmp_path: Path) 
             if url.endswith("/"):
                 target = target / "index.html"
             assert target.is_file(), (page, url)
+
+
+def test_a_workspace_template_may_read_fields_as_keys_or_attributes(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path / "ws")
+    add_series(root, "s")
+    add_post(root, "s", 1, title="First")
+    add_post(root, "s", 2, title="Second")
+    (root / "templates").mkdir()
+    (root / "templates/post.html").write_text(
+        '{% extends "base.html" %}{% block main %}'
+        "<p>{{ post.title }}|{{ post['title'] }}|{{ reply_to['title'] if reply_to else '-' }}"
+        "|{{ series['url'] }}|{{ post.author['name'] }}|{{ feeds[0]['type'] }}</p>"
+        "{% endblock %}"
+    )
+    build_site(load_settings(root))
+    page = (root / "public/s/0002-post-2.html").read_text()
+    assert "<p>Second|Second|First|https://example.org/s/|Ben Okafor|application/rss+xml</p>" in page

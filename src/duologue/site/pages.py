@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import jinja2
@@ -57,35 +58,44 @@ def date_text(moment: datetime) -> str:
     return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}"
 
 
-def _author(author: Author) -> dict[str, Any]:
-    return {"name": author.name, "url": author.url, "handle": author.handle}
+class Fields(SimpleNamespace):
+    """What a template sees of a post, an author, a series: plain attributes.
+
+    Not dicts: Jinja looks ``post.title`` up as an attribute first and only then as a
+    key, so on a dict every lookup raised and caught an ``AttributeError`` (~50 a post
+    page). ``post["title"]`` still works in a template: Jinja falls back to attributes.
+    """
 
 
-def _link(placed: ThreadPost | None) -> dict[str, Any] | None:
+def _author(author: Author) -> Fields:
+    return Fields(name=author.name, url=author.url, handle=author.handle)
+
+
+def _link(placed: ThreadPost | None) -> Fields | None:
     if placed is None:
         return None
-    return {
-        "turn": placed.turn,
-        "title": placed.post.title,
-        "url": placed.url,
-        "author": _author(placed.author),
-    }
+    return Fields(
+        turn=placed.turn,
+        title=placed.post.title,
+        url=placed.url,
+        author=_author(placed.author),
+    )
 
 
-def _entry(placed: ThreadPost, thread: Thread) -> dict[str, Any]:
+def _entry(placed: ThreadPost, thread: Thread) -> Fields:
     post = placed.post
-    return {
-        "turn": post.turn,
-        "title": post.title,
-        "url": placed.url,
-        "date_iso": post.date.isoformat(),
-        "date_text": date_text(post.date),
-        "author": _author(placed.author),
-        "summary": post.summary,
-        "tags": post.tags,
-        "canonical_url": post.canonical_url,
-        "reply_to": _link(thread.answered(placed)),
-    }
+    return Fields(
+        turn=post.turn,
+        title=post.title,
+        url=placed.url,
+        date_iso=post.date.isoformat(),
+        date_text=date_text(post.date),
+        author=_author(placed.author),
+        summary=post.summary,
+        tags=post.tags,
+        canonical_url=post.canonical_url,
+        reply_to=_link(thread.answered(placed)),
+    )
 
 
 class PageRenderer:
@@ -108,6 +118,7 @@ class PageRenderer:
                 jinja2.FileSystemBytecodeCache(str(bytecode_dir)) if bytecode_dir else None
             ),
         )
+        self._feed_lists: dict[tuple[int, str | None], list[Fields]] = {}
 
     def _render(self, name: str, context: dict[str, Any]) -> str:
         from duologue.errors import BuildError
@@ -125,36 +136,45 @@ class PageRenderer:
     def _base(
         self, site: Site, page_title: str, lang: str, thread: Thread | None
     ) -> dict[str, Any]:
+        return {
+            "site": Fields(title=site.title, base_url=site.base_url),
+            "lang": lang,
+            "page_title": page_title,
+            "feeds": self._feeds(site, thread),
+            "canonical": None,
+        }
+
+    def _feeds(self, site: Site, thread: Thread | None) -> list[Fields]:
+        """The feeds a page links to: the same for every page of a series, so made once."""
+        key = (id(site), thread.series.slug if thread is not None else None)
+        found = self._feed_lists.get(key)
+        if found is not None:
+            return found
         feeds = []
         if thread is not None:
             feeds.append(
-                {
-                    "title": f"{thread.series.title} (RSS)",
-                    "url": thread.url + "feed.xml",
-                    "type": "application/rss+xml",
-                }
+                Fields(
+                    title=f"{thread.series.title} (RSS)",
+                    url=thread.url + "feed.xml",
+                    type="application/rss+xml",
+                )
             )
             feeds.append(
-                {
-                    "title": f"{thread.series.title} (Atom)",
-                    "url": thread.url + "atom.xml",
-                    "type": "application/atom+xml",
-                }
+                Fields(
+                    title=f"{thread.series.title} (Atom)",
+                    url=thread.url + "atom.xml",
+                    type="application/atom+xml",
+                )
             )
         feeds.append(
-            {
-                "title": f"{site.title} (RSS, all series)",
-                "url": site.base_url + "feed.xml",
-                "type": "application/rss+xml",
-            }
+            Fields(
+                title=f"{site.title} (RSS, all series)",
+                url=site.base_url + "feed.xml",
+                type="application/rss+xml",
+            )
         )
-        return {
-            "site": {"title": site.title, "base_url": site.base_url},
-            "lang": lang,
-            "page_title": page_title,
-            "feeds": feeds,
-            "canonical": None,
-        }
+        self._feed_lists[key] = feeds
+        return feeds
 
     def post_page(self, site: Site, thread: Thread, index: int, body: str) -> str:
         placed = thread.posts[index]
@@ -182,7 +202,7 @@ class PageRenderer:
         posts = []
         for placed, body in zip(thread.posts, bodies, strict=True):
             entry = _entry(placed, thread)
-            entry["body"] = body
+            entry.body = body
             posts.append(entry)
         context.update(
             series=_series(thread),
@@ -198,23 +218,23 @@ class PageRenderer:
     def site_index(self, site: Site) -> str:
         context = self._base(site, site.title, "en", None)
         context["series"] = [
-            {
-                **_series(thread),
-                "count": len(thread.posts),
-                "latest": _entry(thread.latest, thread) if thread.latest else None,
-                "next_author": _author(thread.next_author),
-            }
+            Fields(
+                **vars(_series(thread)),
+                count=len(thread.posts),
+                latest=_entry(thread.latest, thread) if thread.latest else None,
+                next_author=_author(thread.next_author),
+            )
             for thread in site.threads.values()
         ]
         return self._render("index.html", context)
 
 
-def _series(thread: Thread) -> dict[str, Any]:
+def _series(thread: Thread) -> Fields:
     series = thread.series
-    return {
-        "slug": series.slug,
-        "title": series.title,
-        "url": thread.url,
-        "description": series.description,
-        "hashtag": series.hashtag,
-    }
+    return Fields(
+        slug=series.slug,
+        title=series.title,
+        url=thread.url,
+        description=series.description,
+        hashtag=series.hashtag,
+    )
