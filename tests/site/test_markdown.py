@@ -7,8 +7,9 @@ from pathlib import Path
 import feedparser
 import pytest
 
+from duologue.links import find_references
 from duologue.site.build import build_site
-from duologue.site.markdown import escape_markdown, render_body, render_markdown
+from duologue.site.markdown import render_body, render_markdown
 from duologue.workspace import load_settings
 from tests.site.workspace import add_post, add_series, make_workspace
 
@@ -55,10 +56,49 @@ def test_github_extensions_render() -> None:
     assert '<a href="http://www.example.org">www.example.org</a>' in html
 
 
-def test_escape_markdown_renders_as_the_same_text() -> None:
-    title = "*not* [a](link) <b>&amp; `code` \\ _x_ #1"
-    html = render_markdown(escape_markdown(title))
-    assert html == "<p>*not* [a](link) &lt;b&gt;&amp;amp; `code` \\ _x_ #1</p>\n"
+def _linked(body: str) -> str:
+    """``body`` rendered with every reference resolving to a post titled ``T<n> & co``."""
+    references = [(r.series, r.turn, r.start, r.end) for r in find_references(body, "s")]
+    return render_body(
+        body, "s", references, lambda s, t: (f"T{t} & co", f"https://example.org/{s}/{t}.html")
+    )
+
+
+LINK_1 = '<a href="https://example.org/s/1.html">T1 &amp; co</a>'
+
+
+@pytest.mark.parametrize(
+    ("body", "linked"),
+    [
+        ("See [[#1]].", True),
+        ("<div>\nSee [[#1]] here.\n</div>", True),  # a raw HTML block: linked, not Markdown
+        ("A <em>raw [[#1]] span</em>.", True),
+        ("| a |\n|---|\n| [[#1]] |", True),
+        ("A <code>[[#1]]</code> in raw HTML.", False),
+        ("<pre>\n[[#1]]\n</pre>", False),
+        ("`[[#1]]`", False),
+        ("```\n[[#1]]\n```", False),
+        ("A [link with [[#1]] in it](https://example.org/x).", False),
+        ("![[[#1]]](picture.png)", False),  # the alt text is an attribute
+        ('A <span title="a > b [[#1]]">raw title</span>.', False),
+    ],
+)
+def test_references_are_linked_only_in_text(body: str, linked: bool) -> None:
+    html = _linked(body)
+    assert (LINK_1 in html) is linked, html
+    if not linked:
+        assert "[[#1]]" in html  # shown as written
+    assert html.count("<a ") == html.count("</a>")
+
+
+def test_a_reference_title_never_becomes_markup() -> None:
+    html = render_body(
+        "See [[#1]].", "s", [("s", 1, 4, 10)], lambda _s, _t: ('<b onclick="x">"hi"</b>', "https://e.org/a'b&c")
+    )
+    assert html == (
+        '<p>See <a href="https://e.org/a&#x27;b&amp;c">'
+        "&lt;b onclick=&quot;x&quot;&gt;&quot;hi&quot;&lt;/b&gt;</a>.</p>\n"
+    )
 
 
 def test_references_become_titled_links_and_unresolved_ones_stay_visible(tmp_path: Path) -> None:
@@ -107,7 +147,7 @@ def test_a_retitled_post_retitles_the_links_to_it(tmp_path: Path) -> None:
     ],
 )
 def test_javascript_urls_never_survive_with_or_without_raw_html(body: str) -> None:
-    html = render_body(body, (), lambda _s, _t: None).lower()
+    html = render_body(body, "s", (), lambda _s, _t: None).lower()
     assert "javascript:" not in html.replace(">javascript:alert(1)<", "><")
     assert "vbscript:" not in html
     assert 'href="javascript' not in html and "href='javascript" not in html
@@ -115,6 +155,6 @@ def test_javascript_urls_never_survive_with_or_without_raw_html(body: str) -> No
 
 def test_a_body_without_raw_html_renders_like_one_with_it() -> None:
     body = "# Title\n\nSome *text*, `code`, [a link](https://example.org/x?a=1&b=2), www.example.org.\n"
-    safe = render_body(body, (), lambda _s, _t: None)
+    safe = render_body(body, "s", (), lambda _s, _t: None)
     assert safe == render_markdown(body)  # safe mode == cmark UNSAFE + nh3 on this text
     assert '<a href="https://example.org/x?a=1&amp;b=2">a link</a>' in safe

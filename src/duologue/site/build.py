@@ -48,7 +48,7 @@ from duologue.workspace import RESERVED_OUTPUT, check_web_url, load_series, seri
 if TYPE_CHECKING:  # the render phase imports these itself: a no-op rebuild never loads them
     from duologue.site.feeds import FeedItem
 
-RENDER_VERSION = "1"
+RENDER_VERSION = "2"
 """Bump when the build renders differently, so every output is rendered again."""
 
 PARALLEL_MIN = 400
@@ -261,7 +261,9 @@ def _series_bodies(state: _RenderState, thread: Thread, indexes: Iterable[int]) 
             bodies[index] = hit[1]
             continue
         source = placed.source
-        html = render_body(read_body(state.root, source), source.references, state.site.resolve)
+        html = render_body(
+            read_body(state.root, source), slug, source.references, state.site.resolve
+        )
         cached[placed.turn] = (key, html)
         bodies[index] = html
         changed = True

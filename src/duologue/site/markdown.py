@@ -1,22 +1,23 @@
-"""Post bodies to safe HTML: ``[[#N]]`` references, CommonMark + GitHub extensions, sanitising.
+"""Post bodies to safe HTML: CommonMark + GitHub extensions, sanitising, ``[[#N]]`` links.
 
-The one module that imports cmarkgfm and nh3. References become ordinary Markdown
-links *before* rendering, with every punctuation character of the title
-backslash-escaped, so a title can never become markup; raw HTML in a body is
-kept by cmark and then cleaned by nh3 (no scripts, no ``on*=``, no
-``javascript:``), so pages and feeds get the same safe HTML.
+The one module that imports cmarkgfm and nh3. Raw HTML in a body is kept by cmark
+and then cleaned by nh3 (no scripts, no ``on*=``, no ``javascript:``), so pages and
+feeds get the same safe HTML. References are linked *after* that, in the HTML: a
+``[[#N]]`` that reached the page as text (not inside code, a link, or a tag) becomes
+a link titled like its target, the title escaped. Done in the Markdown instead, a
+reference inside a raw HTML block showed up as ``[Title](<url>)`` and one inside a
+raw ``<code>`` became a link.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from urllib.parse import quote
 
 import cmarkgfm
 import nh3
 from cmarkgfm.cmark import Options
-
-from duologue.links import find_references
 
 EXTENSIONS = ("table", "strikethrough", "autolink")
 """GitHub's extensions that SPEC §5 names; tasklists and tag filtering are left out."""
@@ -25,8 +26,6 @@ _EXTENSIONS = list(EXTENSIONS)
 
 Resolver = Callable[[str, int], "tuple[str, str] | None"]
 """``(series, turn)`` → ``(title, absolute url)`` of the referenced post, or None."""
-
-_MARKDOWN_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 
 _ATTRIBUTES: dict[str, set[str]] = {
     tag: set(allowed) for tag, allowed in nh3.ALLOWED_ATTRIBUTES.items()
@@ -45,46 +44,96 @@ _CLEANER = nh3.Cleaner(
 )
 
 
+_TEXT_OR_SKIPPED = re.compile(
+    r"<(pre|code|a)\b[^>]*>.*?</\1>"  # code, preformatted text, a link: references stay text
+    r"|<[^>]*>"  # any other tag: references in its attributes (alt, title) stay text
+    r"|\[\[(?P<series>[a-z0-9][a-z0-9-]{0,63})?#(?P<turn>[0-9]{1,9})\]\]",
+    re.DOTALL,
+)
+"""For cmark's own HTML, where no attribute value holds a raw ``>``."""
+
+_SERIALISED_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)(?:[^>\"]|\"[^\"]*\")*>")
+_REFERENCE = re.compile(r"\[\[(?P<series>[a-z0-9][a-z0-9-]{0,63})?#(?P<turn>[0-9]{1,9})\]\]")
+_SKIPPED = frozenset({"pre", "code", "a"})
+
+
+def _text_references(html: str) -> list[re.Match[str]]:
+    """References in text (not in code, a link or a tag) of cmark's own HTML."""
+    return [m for m in _TEXT_OR_SKIPPED.finditer(html) if m.group("turn") is not None]
+
+
+def _sanitised_text_references(html: str) -> list[re.Match[str]]:
+    """The same for nh3's output, whose attribute values may hold a raw ``>`` (always in
+    double quotes, a ``"`` written as ``&quot;``): a tokenizer that knows quotes."""
+    found: list[re.Match[str]] = []
+    depth = 0
+    pos = 0
+    for tag in _SERIALISED_TAG.finditer(html):
+        if depth == 0:
+            found.extend(_REFERENCE.finditer(html, pos, tag.start()))
+        if tag.group(2).lower() in _SKIPPED:
+            depth = max(0, depth + (-1 if tag.group(1) else 1))
+        pos = tag.end()
+    if depth == 0:
+        found.extend(_REFERENCE.finditer(html, pos))
+    return found
+
+
+def _escape_text(text: str) -> str:
+    """As cmark escapes text: ``&``, ``<``, ``>`` and ``"``."""
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
+
+
+def _escape_href(url: str) -> str:
+    """As cmark writes a link's href: unsafe characters percent-encoded, ``&`` and ``'``
+    as entities."""
+    return quote(url, safe=":/?#[]@!$&'()*+,;=%~-._").replace("&", "&amp;").replace("'", "&#x27;")
+
+
 _LINKS: dict[tuple[str, str], str] = {}
-"""``(title, url)`` → its Markdown link: a post is referenced by many others."""
-
-
-def escape_markdown(text: str) -> str:
-    """``text`` as Markdown that renders as exactly that text (all ASCII punctuation escaped)."""
-    return "".join("\\" + ch if ch in _MARKDOWN_PUNCTUATION else ch for ch in text)
-
-
-def markdown_url(url: str) -> str:
-    """A URL safe inside ``(<...>)``: no angle brackets, spaces or line breaks."""
-    return quote(url, safe=":/?#[]@!$&'()*+,;=%~-._")
+"""``(title, url)`` → its ``<a>``: a post is referenced by many others."""
 
 
 def link_references(
-    body: str, references: Iterable[tuple[str, int, int, int]], resolve: Resolver
+    html: str,
+    own_series: str,
+    allowed: Iterable[tuple[str, int, int, int]],
+    resolve: Resolver,
+    *,
+    sanitised: bool,
 ) -> str:
-    """Each resolvable reference as a Markdown link titled like its target.
+    """Each reference in the text of ``html`` as a link titled like its target.
 
-    ``references`` are ``(series, turn, start, end)`` as ``find_references`` found them
-    (outside code). A reference to nothing is left as written, so the reader sees it
-    (and ``check`` reports it).
+    Only references that ``find_references`` also found in the Markdown (``allowed``:
+    outside code) are linked, so the build's dependency keys always cover every title a
+    page shows. A reference to nothing is left as written, so the reader sees it (and
+    ``check`` reports it).
     """
+    if "[[" not in html:
+        return html
+    wanted = {(series, turn) for series, turn, _start, _end in allowed}
+    if not wanted:
+        return html
+    matches = _sanitised_text_references(html) if sanitised else _text_references(html)
     pieces: list[str] = []
     last = 0
-    links = _LINKS
-    for series, turn, start, end in references:
-        target = resolve(series, turn)
+    for match in matches:
+        key = (match.group("series") or own_series, int(match.group("turn")))
+        target = resolve(*key) if key in wanted else None
         if target is None:
             continue
-        link = links.get(target)
+        link = _LINKS.get(target)
         if link is None:
             title, url = target
-            link = links[target] = f"[{escape_markdown(title)}](<{markdown_url(url)}>)"
-        pieces.append(body[last:start])
+            link = _LINKS[target] = f'<a href="{_escape_href(url)}">{_escape_text(title)}</a>'
+        pieces.append(html[last : match.start()])
         pieces.append(link)
-        last = end
+        last = match.end()
     if not pieces:
-        return body
-    pieces.append(body[last:])
+        return html
+    pieces.append(html[last:])
     return "".join(pieces)
 
 
@@ -153,11 +202,10 @@ def _cmark(text: str, options: int) -> str:
 def render_markdown(text: str, *, raw_html: bool = True) -> str:
     """CommonMark + tables, strikethrough and autolinks, then sanitised.
 
-    ``raw_html=False`` promises that ``text`` came from a body without any ``<``, so it
-    holds no raw HTML and no ``<...>`` autolink (a reference link's ``(<url>)`` is ours,
-    with a URL of our own): cmark's safe mode then renders it as safely as nh3 would
-    clean it (it blanks ``javascript:``, ``vbscript:``, ``file:`` and ``data:`` link
-    URLs but for images), and nh3 is skipped — it was a third of the Markdown time.
+    ``raw_html=False`` promises that ``text`` holds no ``<``, so no raw HTML and no
+    ``<...>`` autolink: cmark's safe mode then renders it as safely as nh3 would clean
+    it (it blanks ``javascript:``, ``vbscript:``, ``file:`` and ``data:`` link URLs but
+    for images), and nh3 is skipped — it was a third of the Markdown time.
     """
     if not raw_html:
         return _cmark(text, Options.CMARK_OPT_DEFAULT)
@@ -169,13 +217,14 @@ def sanitize(html: str) -> str:
     return str(_CLEANER.clean(html))
 
 
-def find_body_references(body: str, own_series: str) -> list[tuple[str, int, int, int]]:
-    """``(series, turn, start, end)`` of every reference in ``body`` outside code."""
-    return [(r.series, r.turn, r.start, r.end) for r in find_references(body, own_series)]
-
-
 def render_body(
-    body: str, references: Iterable[tuple[str, int, int, int]], resolve: Resolver
+    body: str,
+    own_series: str,
+    references: Iterable[tuple[str, int, int, int]],
+    resolve: Resolver,
 ) -> str:
-    """A post body as the HTML that pages and feeds both carry."""
-    return render_markdown(link_references(body, references, resolve), raw_html="<" in body)
+    """A post body as the HTML that pages and feeds both carry; ``references`` are what
+    ``find_references`` found in it."""
+    raw_html = "<" in body
+    html = render_markdown(body, raw_html=raw_html)
+    return link_references(html, own_series, references, resolve, sanitised=raw_html)
