@@ -91,6 +91,56 @@ def measure(
     return sample
 
 
+def measure_rounds(
+    jobs: list[tuple[list[str], Path, object]], runs: int, warmup: int = 1
+) -> list[Sample]:
+    """Like ``measure`` for several ``(command, cwd, before)`` jobs, taking turns round by
+    round (A B A B ...), so a change in the machine's other load hits every job alike."""
+    samples = [Sample() for _ in jobs]
+    for i in range(warmup + runs):
+        for (command, cwd, before), sample in zip(jobs, samples, strict=True):
+            if callable(before):
+                before()
+            seconds, kib = run_timed(command, cwd)
+            if i >= warmup:
+                sample.seconds.append(seconds)
+                sample.peak_kib.append(kib)
+    return samples
+
+
+class Trash:
+    """Where a "clean" build's previous output goes: moved aside, deleted at the very end.
+
+    Deleting 10,000 files just before a build makes that build pay for it: this
+    machine's ext4 has no journal, and its inode allocator then skips every inode freed
+    in the last one to six minutes, one check per inode per new file
+    (``recently_deleted`` in ``find_inode_bit``, the largest kernel symbol in ``perf``).
+    That cost, 2-4 s for either tool, depends on how many runs came before, not on the
+    tool. ``delete=True`` keeps the old behaviour (``--clean delete``).
+    """
+
+    def __init__(self, delete: bool = False) -> None:
+        self.delete = delete
+        self.folder = WORK / "trash"
+        self.count = 0
+
+    def discard(self, path: Path) -> None:
+        if not path.exists() and not path.is_symlink():
+            return
+        if self.delete or path.is_symlink() or not path.is_dir():
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.count += 1
+        path.rename(self.folder / f"{os.getpid()}-{self.count}-{path.name}")
+
+    def empty(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 def venv_tool(name: str) -> str:
     """A console script next to this interpreter (the venv's), else from PATH."""
     candidate = Path(sys.executable).parent / name

@@ -7,10 +7,14 @@
    same posts for Pelican (one category per series, per-category Atom and RSS
    feeds) and Hugo (one section per series, RSS per section); see ``peers.py``.
 2. Times, each as a fresh subprocess (wall clock, median) with its peak RSS:
-   - ``duologue build`` from clean (output folder AND build cache removed),
+   - ``duologue build`` and ``hugo`` from clean (output folder AND build cache moved
+     aside), taking turns round by round,
    - a no-op rebuild, and a rebuild after appending a sentence to one post,
-   - ``hugo`` from clean, and ``pelican`` from clean (``--pelican-runs``, default 1:
-     it takes minutes at full size).
+   - ``pelican`` from clean (``--pelican-runs``, default 1: it takes minutes at full
+     size).
+   "Clean" moves the previous output into ``bench/work/trash/`` (emptied at the end)
+   rather than deleting it just before the build: see ``benchlib.Trash``. ``--clean
+   delete`` deletes it instead.
 3. Prints a Markdown table with ratios against issue 4's targets.
 
 Use ``--series 2 --posts 50`` for a quick smoke test.
@@ -20,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -34,8 +37,10 @@ from benchlib import (
     WORK,
     CommandFailed,
     Sample,
+    Trash,
     machine,
     measure,
+    measure_rounds,
     ms,
     revision,
     tree_peak_pss,
@@ -81,8 +86,9 @@ def rewritten(before: dict[str, int], after: dict[str, int]) -> int:
 class Duologue:
     """The generated workspace and how to reset it to 'never built'."""
 
-    def __init__(self, workspace: Path, executable: str) -> None:
+    def __init__(self, workspace: Path, executable: str, trash: Trash) -> None:
         self.root = workspace
+        self.trash = trash
         with (workspace / "duologue.toml").open("rb") as handle:
             self.output = workspace / tomllib.load(handle).get("output", "public")
         self.pristine = snapshot(workspace, skip=self.output)
@@ -113,12 +119,9 @@ class Duologue:
         return found
 
     def clean(self) -> None:
-        shutil.rmtree(self.output, ignore_errors=True)
+        self.trash.discard(self.output)
         for path in self.new_paths():
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path)
-            else:
-                path.unlink()
+            self.trash.discard(path)
 
     def edit_one_post(self) -> None:
         self.edits += 1
@@ -159,6 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--pelican-runs", type=int, default=1)
     parser.add_argument("--skip-pelican", action="store_true")
+    parser.add_argument(
+        "--clean",
+        choices=["move", "delete"],
+        default="move",
+        help="how a full build's previous output goes (default: moved aside, deleted at the end)",
+    )
     parser.add_argument("--skip-duologue", action="store_true", help="time only the peers")
     parser.add_argument(
         "--duologue",
@@ -195,15 +204,45 @@ def main(argv: list[str] | None = None) -> int:
     tree: dict[str, float] = {}  # peak PSS of the whole process tree, one sampled full build
     notes: list[str] = []
 
+    trash = Trash(delete=args.clean == "delete")
+    try:
+        hugo = _measure_all(args, workspace, hugo_site, pelican_site, trash, rows, duo, tree, notes)
+    finally:
+        trash.empty()
+    pelican = next((sample for label, sample, _ in rows if label.startswith("Pelican")), None)
+    _report(args, rows, duo, tree, notes, hugo, pelican)
+    return 0
+
+
+def _measure_all(
+    args: argparse.Namespace,
+    workspace: Path,
+    hugo_site: Path,
+    pelican_site: Path | None,
+    trash: Trash,
+    rows: list[tuple[str, Sample, str]],
+    duo: dict[str, Sample],
+    tree: dict[str, float],
+    notes: list[str],
+) -> Sample:
+    """Fill ``rows``, ``duo``, ``tree`` and ``notes``; give Hugo's full builds."""
+    hugo_command = peers.hugo_command(hugo_site)
+
+    def clean_hugo() -> None:
+        peers.clean_hugo(hugo_site, trash.discard)
+
     executable = args.duologue or venv_tool("duologue")
+    hugo: Sample | None = None
     if args.skip_duologue:
         notes.append("duologue skipped (--skip-duologue).")
     elif has_build_command(executable):
-        site = Duologue(workspace, executable)
+        site = Duologue(workspace, executable, trash)
         try:
-            print("duologue: full builds ...", file=sys.stderr)
-            duo["full"] = measure(
-                site.command, workspace, args.full_runs, warmup=1, before=site.clean
+            print("duologue and hugo: full builds, taking turns ...", file=sys.stderr)
+            duo["full"], hugo = measure_rounds(
+                [(site.command, workspace, site.clean), (hugo_command, hugo_site, clean_hugo)],
+                args.full_runs,
+                warmup=1,
             )
             cache = [str(p.relative_to(workspace)) for p in site.new_paths()]
             site.clean()
@@ -218,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
             notes.append(
-                f"duologue's cache (removed before each full build): "
+                f"duologue's cache (cleaned with the output before each full build): "
                 f"{', '.join(cache) or 'none found outside the output folder'}"
             )
             print("duologue: no-op rebuilds ...", file=sys.stderr)
@@ -238,16 +277,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         notes.append("`duologue build` does not exist yet: duologue rows skipped.")
 
-    print("hugo: full builds ...", file=sys.stderr)
-    hugo = measure(
-        peers.hugo_command(hugo_site),
-        hugo_site,
-        args.full_runs,
-        warmup=1,
-        before=lambda: peers.clean_hugo(hugo_site),
-    )
-    peers.clean_hugo(hugo_site)
-    tree["hugo"] = tree_peak_pss(peers.hugo_command(hugo_site), hugo_site)
+    if hugo is None:
+        print("hugo: full builds ...", file=sys.stderr)
+        hugo = measure(hugo_command, hugo_site, args.full_runs, warmup=1, before=clean_hugo)
+    clean_hugo()
+    tree["hugo"] = tree_peak_pss(hugo_command, hugo_site)
     files, size_bytes = peers.tree_size(hugo_site / "public")
     rows.append(
         (
@@ -257,7 +291,6 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
 
-    pelican: Sample | None = None
     if pelican_site is not None:
         print("pelican: full builds (slow) ...", file=sys.stderr)
         pelican = measure(
@@ -265,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
             pelican_site,
             args.pelican_runs,
             warmup=0,
-            before=lambda: peers.clean_pelican(pelican_site),
+            before=lambda: peers.clean_pelican(pelican_site, trash.discard),
         )
         files, size_bytes = peers.tree_size(pelican_site / "output")
         rows.append(
@@ -276,6 +309,18 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
 
+    return hugo
+
+
+def _report(
+    args: argparse.Namespace,
+    rows: list[tuple[str, Sample, str]],
+    duo: dict[str, Sample],
+    tree: dict[str, float],
+    notes: list[str],
+    hugo: Sample,
+    pelican: Sample | None,
+) -> None:
     print(f"### `duologue build` vs Hugo and Pelican — {datetime.now(UTC):%Y-%m-%d}\n")
     print(
         f"Workspace: {args.series} series x {args.posts:,} posts of ~{args.words:,} words "
@@ -336,6 +381,15 @@ def main(argv: list[str] | None = None) -> int:
         for label, measured, met in targets:
             print(f"| {label} | {measured} | {'yes' if met else '**no**'} |")
         print()
+    clean = (
+        "deleted just before each full build"
+        if args.clean == "delete"
+        else "moved aside before each full build and deleted after the last run"
+    )
+    notes.append(
+        f"Previous output and cache {clean}. duologue's and Hugo's full builds take turns, "
+        "round by round, so the machine's other load falls on both alike."
+    )
     notes.append(
         "Each run is a fresh subprocess; wall-clock median; one untimed warm-up "
         "before duologue's and Hugo's runs, none before Pelican's; peak RSS is the "
@@ -346,7 +400,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     for note in notes:
         print(f"- {note}")
-    return 0
 
 
 if __name__ == "__main__":

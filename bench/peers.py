@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -245,14 +246,20 @@ def hugo_command(site: Path) -> list[str]:
     ]
 
 
-def clean_hugo(site: Path) -> None:
+def clean_hugo(site: Path, discard: Callable[[Path], None] | None = None) -> None:
     for name in ("public", "cache", "resources"):
-        shutil.rmtree(site / name, ignore_errors=True)
+        if discard is None:
+            shutil.rmtree(site / name, ignore_errors=True)
+        else:
+            discard(site / name)
 
 
-def clean_pelican(site: Path) -> None:
+def clean_pelican(site: Path, discard: Callable[[Path], None] | None = None) -> None:
     for name in ("output", "cache", "__pycache__"):
-        shutil.rmtree(site / name, ignore_errors=True)
+        if discard is None:
+            shutil.rmtree(site / name, ignore_errors=True)
+        else:
+            discard(site / name)
 
 
 def tree_size(folder: Path) -> tuple[int, int]:
