@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from duologue import __version__
-from duologue.errors import BuildError, UnknownSeries
+from duologue.errors import BuildError, DuologueError, UnknownSeries
 from duologue.model import Series, Settings
 from duologue.site import cache as build_cache
-from duologue.site.linking import EPOCH, Site, Thread, digest, link_site
+from duologue.site.linking import EPOCH, Site, Target, Thread, digest, link_site, post_path
 from duologue.site.load import (
     PACKAGE_TEMPLATES,
     STYLESHEET,
@@ -156,17 +156,26 @@ def _chunks(items: Sequence[T], parts: int) -> list[list[T]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
+def _post_cache_context(settings: Settings) -> str:
+    """What parsing depends on besides the files: the post cache holds for this only."""
+    return digest(str(settings.root.resolve()), settings.timezone_name, __version__)
+
+
 def _load_posts(
     settings: Settings,
     scan: InputScan,
     series: Sequence[Series],
     cache_folder: Path,
     progress: Progress,
+    cached: dict[str, tuple[Signature, SourcePost]] | None = None,
 ) -> dict[str, list[SourcePost]]:
-    """Every post by series; bodies are not kept (the render phase reads those it needs)."""
-    context = digest(str(settings.root.resolve()), settings.timezone_name, __version__)
-    post_cache = build_cache.load_post_cache(cache_folder, context, (s.slug for s in series))
-    old = post_cache.posts
+    """Every post by series; bodies are not kept (the render phase reads those it needs).
+    ``cached``: the post cache of these series, when the caller has loaded it already."""
+    context = _post_cache_context(settings)
+    if cached is None:
+        slugs = (s.slug for s in series)
+        cached = build_cache.load_post_cache(cache_folder, context, slugs).posts
+    old = cached
     jobs = [
         (s.slug, relpath)
         for s in series
@@ -228,6 +237,8 @@ class _RenderState:
     body_context: str
     """Hash of what every body depends on besides its key (version, base URL)."""
     feed_limit: int
+    fresh_bodies: dict[str, str] = field(default_factory=dict)
+    """Relative path → body text of the posts this process parsed: not read again."""
 
 
 _STATE: _RenderState | None = None
@@ -261,9 +272,10 @@ def _series_bodies(state: _RenderState, thread: Thread, indexes: Iterable[int]) 
             bodies[index] = hit[1]
             continue
         source = placed.source
-        html = render_body(
-            read_body(state.root, source), slug, source.references, state.site.resolve
-        )
+        text = state.fresh_bodies.get(source.relpath)
+        if text is None:
+            text = read_body(state.root, source)
+        html = render_body(text, slug, source.references, state.site.resolve)
         cached[placed.turn] = (key, html)
         bodies[index] = html
         changed = True
@@ -316,6 +328,177 @@ def _render_series(job: SeriesJob) -> SeriesResult:
             items = _items(thread, feed_plan.archive_range(output.number), bodies)
             writer.write(output.relpath, archive_feed(thread, feed_plan, output.number, items))
     return slug, writer.stamps, writer.written, writer.unchanged, {i: bodies[i] for i in extra}
+
+
+@dataclass
+class _SeriesBuild:
+    """What a worker building whole series inherits (set before the fork)."""
+
+    settings: Settings
+    scan: InputScan
+    series: dict[str, Series]
+    cached: dict[str, tuple[Signature, SourcePost]]
+    """The post cache: relative path → (signature, parsed post)."""
+    context: str
+    """The post cache's context (see ``_load_posts``)."""
+    folder: Path
+    out_dir: Path
+    url: str
+    manifest: build_cache.Manifest
+    global_key: str
+
+
+_SERIES_BUILD: _SeriesBuild | None = None
+
+SeriesOutcome = tuple[list[SourcePost], dict[str, Stamp], int, int, int, dict[int, str]]
+"""``(posts, stamps, written, unchanged, rendered, bodies of its newest posts by index)``."""
+
+
+def _posts_to_parse(
+    scan: InputScan, series: Iterable[Series], cached: dict[str, tuple[Signature, SourcePost]]
+) -> int:
+    return sum(
+        1
+        for s in series
+        for _turn, relpath in scan.posts.get(s.slug, [])
+        if relpath not in cached or cached[relpath][0] != scan.signatures[relpath]
+    )
+
+
+def _build_series_in_workers(
+    job: _SeriesBuild, writer: Writer, report: Progress
+) -> tuple[dict[str, list[SourcePost]], dict[tuple[str, int], str], int]:
+    """Parse, link, plan, render and write every series, a whole series per task, in
+    worker processes: a post is read once and its body never leaves the process that
+    renders it (the two-phase build parsed in one pool, sent every post back, and read
+    each body again in another). Gives the posts by series (for the site-wide files),
+    the bodies of each series' newest posts (for the site feed) and how many files were
+    rendered. The first error in series order is raised, as a one-process build would."""
+    global _SERIES_BUILD
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # Imported once here, not in every worker.
+    import duologue.posts
+    import duologue.site.feeds
+    import duologue.site.markdown
+    import duologue.site.pages  # noqa: F401
+
+    sizes = {slug: len(job.scan.posts.get(slug, [])) for slug in job.series}
+    order = sorted(job.series, key=lambda slug: -sizes[slug])  # the biggest first
+    total = sum(sizes.values())
+    sources: dict[str, list[SourcePost]] = {}
+    feed_bodies: dict[tuple[str, int], str] = {}
+    errors: dict[str, DuologueError] = {}
+    rendered = done = 0
+    _SERIES_BUILD = job
+    try:
+        workers = min(_use_processes(total) or 1, len(order))
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            futures = {pool.submit(_build_one_series, slug): slug for slug in order}
+            for future in as_completed(futures):
+                slug = futures[future]
+                try:
+                    posts, stamps, written, unchanged, count, bodies = future.result()
+                except DuologueError as error:
+                    errors[slug] = error
+                    continue
+                sources[slug] = posts
+                writer.stamps.update(stamps)
+                writer.written += written
+                writer.unchanged += unchanged
+                rendered += count
+                feed_bodies.update(((slug, i), html) for i, html in bodies.items())
+                done += sizes[slug]
+                report("building", done, total)
+    finally:
+        _SERIES_BUILD = None
+    if errors:
+        raise errors[min(errors)]
+    return sources, feed_bodies, rendered
+
+
+def _build_one_series(slug: str) -> SeriesOutcome:
+    """One series from its files to its written pages and feeds (in a worker)."""
+    global _STATE
+    from duologue.site.linking import link_series
+
+    job = _SERIES_BUILD
+    if job is None:  # pragma: no cover - set before the fork
+        raise RuntimeError("series build state missing")
+    settings, scan = job.settings, job.scan
+    sources: list[SourcePost] = []
+    fresh: dict[str, str] = {}
+    rows: dict[str, tuple[Signature, SourcePost]] = {}
+    for _turn, relpath in scan.posts.get(slug, []):
+        hit = job.cached.get(relpath)
+        if hit is not None and hit[0] == scan.signatures[relpath]:
+            source = hit[1]
+        else:
+            source, fresh[relpath] = parse_many(settings, [(slug, relpath)])[0]
+        sources.append(source)
+        rows[relpath] = (scan.signatures[relpath], source)
+    prefix = f"series/{slug}/"
+    if fresh or rows.keys() != {rel for rel in job.cached if rel.startswith(prefix)}:
+        build_cache.save_post_cache(job.folder, build_cache.PostCache(job.context, rows), [slug])
+
+    site = link_series(settings.title, job.url, job.series[slug], sources, _OutsidePosts(job))
+    plan = _plan(site, settings, None, job.global_key, "", subset={slug})
+    writer = Writer(job.out_dir)
+    todo = _outputs_to_render(plan, job.manifest, job.out_dir, writer)
+    thread = site.threads[slug]
+    newest = sorted(
+        range(len(thread.posts)),
+        key=lambda i: (thread.posts[i].post.date, thread.posts[i].turn),
+        reverse=True,
+    )[: settings.feed_limit]
+    bytecode = job.folder / "jinja"
+    _STATE = _RenderState(
+        site,
+        settings.root,
+        job.out_dir,
+        bytecode,
+        job.folder,
+        digest(RENDER_VERSION, __version__, job.url),
+        settings.feed_limit,
+        fresh,
+    )
+    try:
+        _slug, stamps, written, unchanged, bodies = _render_series((slug, todo, tuple(newest)))
+    finally:
+        _STATE = None
+    writer.stamps.update(stamps)
+    return sources, writer.stamps, written, writer.unchanged + unchanged, len(todo), bodies
+
+
+class _OutsidePosts:
+    """``[[other#N]]`` for a worker that holds one series: the referenced post read on
+    its own (from the post cache when it is current), once per worker."""
+
+    def __init__(self, job: _SeriesBuild) -> None:
+        self.job = job
+        self.found: dict[tuple[str, int], Target | None] = {}
+
+    def __call__(self, series: str, turn: int) -> Target | None:
+        key = (series, turn)
+        if key not in self.found:
+            self.found[key] = self._read(series, turn)
+        return self.found[key]
+
+    def _read(self, series: str, turn: int) -> Target | None:
+        job = self.job
+        files = [rel for t, rel in job.scan.posts.get(series, []) if t == turn]
+        if series not in job.series or len(files) != 1:
+            return None  # nothing there; two files with one turn fail that series' own task
+        relpath = files[0]
+        hit = job.cached.get(relpath)
+        if hit is not None and hit[0] == job.scan.signatures[relpath]:
+            source = hit[1]
+        else:
+            source = parse_many(job.settings, [(series, relpath)])[0][0]
+        path = post_path(series, source.post)
+        return (source.post.title, job.url + path, digest(relpath, source.digest))
 
 
 def _plan(
@@ -516,8 +699,6 @@ def _build_site(
         if fast is not None:
             return fast
     series = _load_all_series(settings, scan)
-    sources = _load_posts(settings, scan, series, folder, report)
-    site = link_site(settings.title, url, series, sources)
 
     from duologue.site.feeds import FeedItem, site_feed
     from duologue.site.pages import PageRenderer, templates_fingerprint
@@ -526,19 +707,51 @@ def _build_site(
         RENDER_VERSION, __version__, url, settings.title, templates_fingerprint(root)
     )
     stylesheet = STYLESHEET.read_bytes()
-    plan = _plan(site, settings, only_series, global_key, digest(RENDER_VERSION, stylesheet.hex()))
-
-    # 4. Render what changed, and write.
+    css_key = digest(RENDER_VERSION, stylesheet.hex())
     writer = Writer(out_dir)
-    todo = _outputs_to_render(plan, manifest, out_dir, writer)
-    latest, complete = _site_feed_posts(site, settings.feed_limit)
-    feed_wanted: dict[str, list[int]] = {}
-    if any(output.kind == "site-feed" for output in todo):
-        for slug, index in latest:
-            feed_wanted.setdefault(slug, []).append(index)
-    feed_bodies = _render_series_outputs(
-        site, settings, folder, out_dir, url, todo, feed_wanted, writer, report
-    )
+    context = _post_cache_context(settings)
+    cached = build_cache.load_post_cache(folder, context, (s.slug for s in series)).posts
+    if (
+        only_series is None
+        and len(series) > 1
+        and _use_processes(_posts_to_parse(scan, series, cached))
+    ):
+        # 2-4 at once, a whole series per worker; then the site-wide files here.
+        (folder / "jinja").mkdir(parents=True, exist_ok=True)
+        job = _SeriesBuild(
+            settings,
+            scan,
+            {s.slug: s for s in series},
+            cached,
+            context,
+            folder,
+            out_dir,
+            url,
+            manifest,
+            global_key,
+        )
+        sources, feed_bodies, series_rendered = _build_series_in_workers(job, writer, report)
+        site = link_site(settings.title, url, series, sources)
+        plan = _plan(site, settings, None, global_key, css_key)
+        site_wide = _Plan([output for output in plan.outputs if not output.series])
+        todo = _outputs_to_render(site_wide, manifest, out_dir, writer)
+        latest, complete = _site_feed_posts(site, settings.feed_limit)
+    else:
+        sources = _load_posts(settings, scan, series, folder, report, cached)
+        site = link_site(settings.title, url, series, sources)
+        plan = _plan(site, settings, only_series, global_key, css_key)
+
+        # 4. Render what changed, and write.
+        todo = _outputs_to_render(plan, manifest, out_dir, writer)
+        latest, complete = _site_feed_posts(site, settings.feed_limit)
+        feed_wanted: dict[str, list[int]] = {}
+        if any(output.kind == "site-feed" for output in todo):
+            for slug, index in latest:
+                feed_wanted.setdefault(slug, []).append(index)
+        feed_bodies = _render_series_outputs(
+            site, settings, folder, out_dir, url, todo, feed_wanted, writer, report
+        )
+        series_rendered = 0
 
     renderer = PageRenderer(root, folder / "jinja")
     for output in todo:
@@ -572,7 +785,7 @@ def _build_site(
         written=writer.written,
         removed=writer.removed,
         seconds=time.perf_counter() - started,
-        rendered=len(todo),
+        rendered=series_rendered + len(todo),
     )
 
 

@@ -8,7 +8,7 @@ it changes, so the build can tell which outputs to render again.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -111,25 +111,36 @@ class Thread:
         return None if target is None else self.by_turn.get(target)
 
 
+Target = tuple[str, str, str]
+"""``(title, url, ident)`` of a post another post references."""
+
+
 @dataclass(slots=True)
 class Site:
-    """The whole workspace, linked."""
+    """The whole workspace, linked — or, in a build worker, one series of it."""
 
     title: str
     base_url: str
     threads: dict[str, Thread]
     """Series slug → thread, in slug order."""
+    outside: Callable[[str, int], Target | None] | None = None
+    """For a site holding only some series: finds a post of another series (``[[other#N]]``)."""
+
+    def _target(self, series: str, turn: int) -> Target | None:
+        thread = self.threads.get(series)
+        if thread is None:
+            return self.outside(series, turn) if self.outside is not None else None
+        target = thread.by_turn.get(turn)
+        return None if target is None else (target.post.title, target.url, target.ident)
 
     def resolve(self, series: str, turn: int) -> tuple[str, str] | None:
         """``[[series#turn]]`` → ``(title, url)``, or None when it points nowhere."""
-        thread = self.threads.get(series)
-        target = thread.by_turn.get(turn) if thread else None
-        return None if target is None else (target.post.title, target.url)
+        target = self._target(series, turn)
+        return None if target is None else (target[0], target[1])
 
     def target_ident(self, series: str, turn: int) -> str:
-        thread = self.threads.get(series)
-        target = thread.by_turn.get(turn) if thread else None
-        return f"missing:{series}#{turn}" if target is None else target.ident
+        target = self._target(series, turn)
+        return f"missing:{series}#{turn}" if target is None else target[2]
 
     @property
     def updated(self) -> datetime:
@@ -194,14 +205,33 @@ def link_site(
     threads = {s.slug: thread_of(s, sources.get(s.slug, ()), base_url) for s in series}
     site = Site(title=title, base_url=base_url, threads=dict(sorted(threads.items())))
     for thread in site.threads.values():
-        for placed in thread.posts:
-            refs = [site.target_ident(s, t) for s, t, _, _ in placed.source.references]
-            thread.body_keys[placed.turn] = digest(placed.ident, *refs)
-        for placed in thread.posts:
-            answered = thread.answered(placed)
-            thread.item_keys[placed.turn] = digest(
-                thread.body_keys[placed.turn],
-                answered.ident if answered else "-",
-                *(p.ident for p in thread.answers(placed.turn)),
-            )
+        _link_keys(thread, site)
     return site
+
+
+def link_series(
+    title: str,
+    base_url: str,
+    series: Series,
+    sources: Sequence[SourcePost],
+    outside: Callable[[str, int], Target | None],
+) -> Site:
+    """One series linked on its own (a build worker's share): posts of other series it
+    references come from ``outside``. Its keys equal those ``link_site`` gives it."""
+    thread = thread_of(series, sources, base_url)
+    site = Site(title=title, base_url=base_url, threads={series.slug: thread}, outside=outside)
+    _link_keys(thread, site)
+    return site
+
+
+def _link_keys(thread: Thread, site: Site) -> None:
+    for placed in thread.posts:
+        refs = [site.target_ident(s, t) for s, t, _, _ in placed.source.references]
+        thread.body_keys[placed.turn] = digest(placed.ident, *refs)
+    for placed in thread.posts:
+        answered = thread.answered(placed)
+        thread.item_keys[placed.turn] = digest(
+            thread.body_keys[placed.turn],
+            answered.ident if answered else "-",
+            *(p.ident for p in thread.answers(placed.turn)),
+        )

@@ -1,0 +1,95 @@
+"""Big builds run a whole series per worker process: same bytes as a build in one process."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from duologue.errors import DuologueError
+from duologue.site import build as build_module
+from duologue.site.build import build_site
+from duologue.workspace import load_settings
+from tests.site.workspace import add_post, add_series, make_workspace
+
+
+def _workspace(root: Path) -> Path:
+    make_workspace(root, feed_limit=4)
+    for slug in ("alpha", "beta", "gamma"):
+        add_series(root, slug)
+        for turn in range(1, 11):
+            body = f"Turn {turn} of {slug}: see [[#1]], [[alpha#2]] and [[gamma#9]].\n\n`[[beta#3]]`"
+            if slug == "beta" and turn == 5:
+                body += "\n\n<div>\nRaw block citing [[alpha#10]].\n</div>"
+            add_post(root, slug, turn, title=f"{slug.title()} {turn} <&>", body=body)
+    return root
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def in_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every build here counts as big enough for worker processes."""
+    monkeypatch.setattr(build_module, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(build_module.os, "cpu_count", lambda: 2)
+
+
+def test_series_workers_write_the_same_site_as_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one = _workspace(tmp_path / "one")
+    monkeypatch.setattr(build_module, "_use_processes", lambda _count: 0)
+    build_site(load_settings(one))
+    monkeypatch.undo()
+
+    many = _workspace(tmp_path / "many")
+    monkeypatch.setattr(build_module, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(build_module.os, "cpu_count", lambda: 2)
+    calls: list[int] = []
+    in_workers = build_module._build_series_in_workers
+
+    def counted(*args: object) -> object:
+        calls.append(1)
+        return in_workers(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(build_module, "_build_series_in_workers", counted)
+    result = build_site(load_settings(many))
+    assert calls == [1]
+
+    assert result.written == result.files == len(_files(many / "public"))
+    assert _files(many / "public") == _files(one / "public")
+    page = (many / "public/beta/0005-post-5.html").read_text()
+    assert '<a href="https://example.org/alpha/0010-post-10.html">Alpha 10 &lt;&amp;&gt;</a>' in page
+    assert "<code>[[beta#3]]</code>" in page
+
+
+def test_after_a_series_worker_build_a_rebuild_writes_nothing(tmp_path: Path, in_workers: None) -> None:
+    root = _workspace(tmp_path / "ws")
+    build_site(load_settings(root))
+    again = build_site(load_settings(root))
+    assert again.written == 0 and again.rendered == 0
+
+
+def test_a_retitled_post_retitles_links_from_other_series_built_in_workers(
+    tmp_path: Path, in_workers: None
+) -> None:
+    root = _workspace(tmp_path / "ws")
+    build_site(load_settings(root))
+    shutil.rmtree(root / "public")  # the rebuild below renders everything again, in workers
+    add_post(root, "alpha", 2, title="Renamed")
+    build_site(load_settings(root))
+    page = (root / "public/gamma/0007-post-7.html").read_text()
+    assert ">Renamed</a>" in page and "Alpha 2 &lt;" not in page
+
+
+def test_the_first_broken_series_in_order_is_reported(tmp_path: Path, in_workers: None) -> None:
+    root = _workspace(tmp_path / "ws")
+    (root / "series/gamma/0003-post-3.md").write_text("no front matter\n")
+    add_post(root, "beta", 4, author="nobody")
+    with pytest.raises(DuologueError) as raised:
+        build_site(load_settings(root))
+    assert "beta/0004-post-4.md" in str(raised.value)
+    assert "nobody" in str(raised.value)
