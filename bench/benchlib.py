@@ -17,6 +17,12 @@ REPO = BENCH.parent
 WORK = BENCH / "work"  # git-ignored: generated corpora, peer sites, outputs
 
 
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+"""The measured commands' environment: Python as installed, caching bytecode. Some
+sandboxes set PYTHONDONTWRITEBYTECODE, and then every run of an editable install
+compiles duologue's modules again (~20-40 ms a command); the warm-up run writes them."""
+
+
 class CommandFailed(Exception):
     """A measured command exited non-zero (its stderr has been shown)."""
 
@@ -54,6 +60,8 @@ def run_timed(
     any grandchildren it waited for), so every run is measured on its own.
     """
     out = subprocess.DEVNULL if quiet else None
+    if env is None:
+        env = CHILD_ENV
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.PIPE)
     assert process.stderr is not None

@@ -93,3 +93,19 @@ def test_the_first_broken_series_in_order_is_reported(tmp_path: Path, in_workers
         build_site(load_settings(root))
     assert "beta/0004-post-4.md" in str(raised.value)
     assert "nobody" in str(raised.value)
+
+
+def test_one_long_series_is_not_left_to_a_single_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_workers: None
+) -> None:
+    root = make_workspace(tmp_path / "ws")
+    add_series(root, "long")
+    add_series(root, "short")
+    for turn in range(1, 9):
+        add_post(root, "long", turn)
+    add_post(root, "short", 1)
+    calls: list[int] = []
+    monkeypatch.setattr(build_module, "_build_series_in_workers", lambda *a: calls.append(1))
+    result = build_site(load_settings(root))
+    assert calls == []  # parsed by all workers, then rendered: the two-phase build
+    assert result.written == result.files

@@ -354,6 +354,19 @@ SeriesOutcome = tuple[list[SourcePost], dict[str, Stamp], int, int, int, dict[in
 """``(posts, stamps, written, unchanged, rendered, bodies of its newest posts by index)``."""
 
 
+def _series_share_workers(
+    scan: InputScan, series: Sequence[Series], cached: dict[str, tuple[Signature, SourcePost]]
+) -> bool:
+    """Whether to build a whole series per worker: enough posts to parse for worker
+    processes, and no series so big that one worker would do most of the work alone (a
+    single long series is better parsed by all workers, as the two-phase build does)."""
+    workers = _use_processes(_posts_to_parse(scan, series, cached))
+    if workers < 2 or len(series) < 2:
+        return False
+    sizes = [len(scan.posts.get(s.slug, [])) for s in series]
+    return max(sizes) * min(workers, len(series)) <= sum(sizes) * 1.25
+
+
 def _posts_to_parse(
     scan: InputScan, series: Iterable[Series], cached: dict[str, tuple[Signature, SourcePost]]
 ) -> int:
@@ -711,11 +724,7 @@ def _build_site(
     writer = Writer(out_dir)
     context = _post_cache_context(settings)
     cached = build_cache.load_post_cache(folder, context, (s.slug for s in series)).posts
-    if (
-        only_series is None
-        and len(series) > 1
-        and _use_processes(_posts_to_parse(scan, series, cached))
-    ):
+    if only_series is None and _series_share_workers(scan, series, cached):
         # 2-4 at once, a whole series per worker; then the site-wide files here.
         (folder / "jinja").mkdir(parents=True, exist_ok=True)
         job = _SeriesBuild(
