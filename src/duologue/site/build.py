@@ -5,10 +5,14 @@
 2. **Load.** Posts whose file signature changed are parsed again (in parallel when
    there are many); the others come from the post cache.
 3. **Link.** Threads, URLs, replies, references, and a key per output file that
-   hashes everything that file is rendered from.
+   hashes everything that file is rendered from (``duologue.site.plan``).
 4. **Render and write.** Only outputs whose key changed (or whose file was touched)
    are rendered; the writer skips any whose bytes came out the same, and removes
    files an earlier build made that no longer belong to the site.
+
+A big build does 2-4 a whole series at a time in worker processes (each post read
+once, its body never sent between processes), then the site-wide files here; a
+rebuild after an edit loads, links and renders only the series it touches.
 
 Output is byte-for-byte the same for the same workspace: nothing depends on the
 clock, the time zone of the machine, the path of the workspace or dict order.
@@ -18,21 +22,19 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import heapq
 import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from duologue import __version__
 from duologue.errors import BuildError, DuologueError, UnknownSeries
 from duologue.model import Series, Settings
 from duologue.site import cache as build_cache
-from duologue.site.linking import EPOCH, Site, Target, Thread, digest, link_site, post_path
+from duologue.site.linking import Site, Target, Thread, digest, link_site, post_path
 from duologue.site.load import (
     PACKAGE_TEMPLATES,
     STYLESHEET,
@@ -42,6 +44,17 @@ from duologue.site.load import (
     parse_many,
     read_body,
     scan_inputs,
+)
+from duologue.site.plan import (
+    Output,
+    Plan,
+    new_outputs,
+    outputs_to_render,
+    plan_outputs,
+    series_state,
+    site_feed_posts,
+    site_feed_rows,
+    stamps_hold,
 )
 from duologue.site.writer import Stamp, Writer
 from duologue.workspace import RESERVED_OUTPUT, check_web_url, load_series, series_toml_path
@@ -73,24 +86,6 @@ class BuildResult:
     seconds: float
     rendered: int = 0
     """Files rendered again (written or found byte-identical)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Output:
-    """One file of the site: where it goes, what it depends on, how to make it."""
-
-    relpath: str
-    key: str
-    kind: str
-    """``post``, ``thread``, ``index``, ``feeds``, ``archive``, ``site-feed`` or ``css``."""
-    series: str = ""
-    number: int = 0
-    """Post index in the thread, or archive number."""
-
-
-@dataclass
-class _Plan:
-    outputs: list[Output] = field(default_factory=list)
 
 
 def _noop(_what: str, _done: int, _total: int) -> None:
@@ -458,9 +453,9 @@ def _build_one_series(slug: str) -> SeriesOutcome:
         build_cache.save_post_cache(job.folder, build_cache.PostCache(job.context, rows), [slug])
 
     site = link_series(settings.title, job.url, job.series[slug], sources, _OutsidePosts(job))
-    plan = _plan(site, settings, None, job.global_key, "", subset={slug})
+    plan = plan_outputs(site, settings, None, job.global_key, "", subset={slug})
     writer = Writer(job.out_dir)
-    todo = _outputs_to_render(plan, job.manifest, job.out_dir, writer)
+    todo = outputs_to_render(plan, job.manifest, job.out_dir, writer)
     thread = site.threads[slug]
     newest = sorted(
         range(len(thread.posts)),
@@ -513,122 +508,6 @@ class _OutsidePosts:
             source = parse_many(job.settings, [(series, relpath)])[0][0]
         path = post_path(series, source.post)
         return (source.post.title, job.url + path, digest(relpath, source.digest))
-
-
-def _plan(
-    site: Site,
-    settings: Settings,
-    only: str | None,
-    global_key: str,
-    css_key: str,
-    subset: set[str] | None = None,
-) -> _Plan:
-    """Every output with its key; with ``subset``, only those series' outputs (no site-wide)."""
-    from duologue.site.feeds import SeriesFeedPlan
-
-    plan = _Plan()
-    add = plan.outputs.append
-    for slug, thread in site.threads.items():
-        if (only is not None and slug != only) or (subset is not None and slug not in subset):
-            continue
-        for index, placed in enumerate(thread.posts):
-            previous, following = thread.neighbours(index)
-            add(
-                Output(
-                    placed.path,
-                    digest(
-                        global_key,
-                        thread.key,
-                        thread.item_keys[placed.turn],
-                        previous.ident if previous else "-",
-                        following.ident if following else "-",
-                    ),
-                    "post",
-                    slug,
-                    index,
-                )
-            )
-        add(
-            Output(
-                f"{slug}/index.html",
-                digest(global_key, thread.key, *(thread.item_keys[p.turn] for p in thread.posts)),
-                "thread",
-                slug,
-            )
-        )
-        feed_plan = SeriesFeedPlan(len(thread.posts), settings.feed_limit)
-        feed_items = [thread.item_keys[thread.posts[i].turn] for i in feed_plan.feed_range()]
-        feeds_key = digest(global_key, thread.key, str(feed_plan.archives), *feed_items)
-        add(Output(f"{slug}/feed.xml", feeds_key, "feeds", slug))
-        add(Output(f"{slug}/atom.xml", feeds_key, "feeds", slug))
-        for number in range(1, feed_plan.archives + 1):
-            items = [
-                thread.item_keys[thread.posts[i].turn] for i in feed_plan.archive_range(number)
-            ]
-            add(
-                Output(
-                    f"{slug}/archive/{number}.xml",
-                    digest(
-                        global_key,
-                        thread.key,
-                        str(number),
-                        *items,
-                    ),
-                    "archive",
-                    slug,
-                    number,
-                )
-            )
-    if only is None and subset is None:
-        add(
-            Output(
-                "index.html",
-                digest(
-                    global_key,
-                    *(
-                        digest(t.key, str(len(t.posts)), t.latest.ident if t.latest else "-")
-                        for t in site.threads.values()
-                    ),
-                ),
-                "index",
-            )
-        )
-        latest, complete = _site_feed_posts(site, settings.feed_limit)
-        add(
-            Output(
-                "feed.xml",
-                digest(
-                    global_key,
-                    str(complete),
-                    *(
-                        digest(
-                            site.threads[s].key,
-                            site.threads[s].item_keys[site.threads[s].posts[i].turn],
-                        )
-                        for s, i in latest
-                    ),
-                ),
-                "site-feed",
-            )
-        )
-        add(Output("style.css", css_key, "css"))
-    return plan
-
-
-def _site_feed_posts(site: Site, limit: int) -> tuple[list[tuple[str, int]], bool]:
-    """``(series, index)`` of the newest ``limit`` posts of the whole site, and whether that is all."""
-    # nlargest, not a sort of every post: the same order (no two posts share series and
-    # turn), in a tenth of the time on 10,000 posts.
-    newest = heapq.nlargest(
-        limit,
-        (
-            (placed.post.date, slug, placed.turn, index)
-            for slug, thread in site.threads.items()
-            for index, placed in enumerate(thread.posts)
-        ),
-    )
-    total = sum(len(thread.posts) for thread in site.threads.values())
-    return [(slug, index) for _d, slug, _t, index in newest], total <= limit
 
 
 @contextlib.contextmanager
@@ -691,7 +570,7 @@ def _build_site(
     if (
         manifest.options == options
         and manifest.inputs == signatures
-        and _stamps_hold(out_dir, manifest.outputs)
+        and stamps_hold(out_dir, manifest.outputs)
     ):
         files = sum(
             1
@@ -747,18 +626,18 @@ def _build_site(
         )
         sources, feed_bodies, series_rendered = _build_series_in_workers(job, writer, report)
         site = link_site(settings.title, url, series, sources)
-        plan = _plan(site, settings, None, global_key, css_key)
-        site_wide = _Plan([output for output in plan.outputs if not output.series])
-        todo = _outputs_to_render(site_wide, manifest, out_dir, writer)
-        latest, complete = _site_feed_posts(site, settings.feed_limit)
+        plan = plan_outputs(site, settings, None, global_key, css_key)
+        site_wide = Plan([output for output in plan.outputs if not output.series])
+        todo = outputs_to_render(site_wide, manifest, out_dir, writer)
+        latest, complete = site_feed_posts(site, settings.feed_limit)
     else:
         sources = _load_posts(settings, scan, series, folder, report, cached)
         site = link_site(settings.title, url, series, sources)
-        plan = _plan(site, settings, only_series, global_key, css_key)
+        plan = plan_outputs(site, settings, only_series, global_key, css_key)
 
         # 4. Render what changed, and write.
-        todo = _outputs_to_render(plan, manifest, out_dir, writer)
-        latest, complete = _site_feed_posts(site, settings.feed_limit)
+        todo = outputs_to_render(plan, manifest, out_dir, writer)
+        latest, complete = site_feed_posts(site, settings.feed_limit)
         feed_wanted: dict[str, list[int]] = {}
         if any(output.kind == "site-feed" for output in todo):
             for slug, index in latest:
@@ -785,9 +664,9 @@ def _build_site(
     in_scope = (
         (lambda rel: rel.startswith(f"{only_series}/")) if only_series else (lambda _rel: True)
     )
-    outputs = _new_outputs(plan, manifest, writer, in_scope)
+    outputs = new_outputs(plan, manifest, writer, in_scope)
     states = (
-        {slug: _series_state(thread, settings.feed_limit) for slug, thread in site.threads.items()}
+        {slug: series_state(thread, settings.feed_limit) for slug, thread in site.threads.items()}
         if only_series is None
         else {}
     )
@@ -802,50 +681,6 @@ def _build_site(
         seconds=time.perf_counter() - started,
         rendered=series_rendered + len(todo),
     )
-
-
-def _outputs_to_render(
-    plan: _Plan, manifest: build_cache.Manifest, out_dir: Path, writer: Writer
-) -> list[Output]:
-    """Planned outputs whose key changed or whose file is not as the last build left it."""
-    todo: list[Output] = []
-    prefix = f"{out_dir}{os.sep}"
-    for output in plan.outputs:
-        record = manifest.outputs.get(output.relpath)
-        if record is not None and record[0] == output.key:
-            try:
-                info = os.lstat(prefix + output.relpath)  # plain strings: faster than pathlib
-            except OSError:
-                info = None
-            if info is not None and (info.st_size, info.st_mtime_ns, info.st_ino) == record[1]:
-                writer.keep(output.relpath, record[1])
-                continue
-        todo.append(output)
-    return todo
-
-
-def _new_outputs(
-    plan: _Plan,
-    manifest: build_cache.Manifest,
-    writer: Writer,
-    in_scope: Callable[[str], bool],
-) -> dict[str, build_cache.OutputRecord]:
-    """The manifest's outputs after this build; removes files in scope no longer planned."""
-    planned = {o.relpath for o in plan.outputs}
-    kept: dict[str, build_cache.OutputRecord] = {}
-    for relpath, record in manifest.outputs.items():
-        if relpath in planned:
-            continue
-        if in_scope(relpath):
-            writer.remove(relpath)
-        else:
-            kept[relpath] = record
-    outputs = dict(kept)
-    for output in plan.outputs:
-        stamp = writer.stamps.get(output.relpath)
-        if stamp is not None:
-            outputs[output.relpath] = (output.key, stamp)
-    return outputs
 
 
 def _render_series_outputs(
@@ -909,42 +744,6 @@ def _render_series_outputs(
     finally:
         _STATE = None
     return feed_bodies
-
-
-def _epoch_micros(moment: datetime) -> int:
-    return (moment - EPOCH) // timedelta(microseconds=1)
-
-
-def _series_state(thread: Thread, limit: int) -> build_cache.SeriesState:
-    """What the rest of the site needs of one linked series: the series it references
-    (``[[other#N]]``), its part of the site index key, its post count and its newest
-    ``limit`` posts as rows for the site feed (date in µs, turn, index, item key)."""
-    slug = thread.series.slug
-    refs = sorted(
-        {s for placed in thread.posts for s, _t, _a, _b in placed.source.references if s != slug}
-    )
-    newest = sorted(
-        (
-            (_epoch_micros(placed.post.date), placed.turn, index, thread.item_keys[placed.turn])
-            for index, placed in enumerate(thread.posts)
-        ),
-        reverse=True,
-    )[:limit]
-    latest = thread.latest
-    index_part = digest(thread.key, str(len(thread.posts)), latest.ident if latest else "-")
-    return (tuple(refs), index_part, len(thread.posts), tuple(newest))
-
-
-def _site_feed_rows(states: dict[str, build_cache.SeriesState], limit: int) -> list[Any]:
-    """The site feed's posts (as ``_site_feed_posts`` picks them) with their item keys, and
-    whether that is all posts: equal for two sets of states when the site feed is."""
-    rows = [
-        (micros, slug, turn, index, key)
-        for slug, state in states.items()
-        for micros, turn, index, key in state[3]
-    ]
-    rows.sort(reverse=True)
-    return [*rows[:limit], sum(state[2] for state in states.values()) <= limit]
 
 
 def _rebuild_changed_series(
@@ -1012,11 +811,11 @@ def _rebuild_changed_series(
     site = link_site(settings.title, url, [*selected, *extra], sources)
     states = dict(manifest.series)
     for slug in dirty:
-        state = _series_state(site.threads[slug], settings.feed_limit)
+        state = series_state(site.threads[slug], settings.feed_limit)
         if state[1:3] != tuple(manifest.series[slug][1:3]):
             return None  # the site index changes: build it all
         states[slug] = state
-    if _site_feed_rows(states, settings.feed_limit) != _site_feed_rows(
+    if site_feed_rows(states, settings.feed_limit) != site_feed_rows(
         manifest.series, settings.feed_limit
     ):
         return None  # the site feed changes: build it all
@@ -1026,11 +825,11 @@ def _rebuild_changed_series(
     global_key = digest(
         RENDER_VERSION, __version__, url, settings.title, templates_fingerprint(settings.root)
     )
-    plan = _plan(site, settings, None, global_key, "", subset=dirty)
+    plan = plan_outputs(site, settings, None, global_key, "", subset=dirty)
     writer = Writer(out_dir)
-    todo = _outputs_to_render(plan, manifest, out_dir, writer)
+    todo = outputs_to_render(plan, manifest, out_dir, writer)
     _render_series_outputs(site, settings, folder, out_dir, url, todo, {}, writer, report)
-    outputs = _new_outputs(plan, manifest, writer, lambda rel: rel.partition("/")[0] in dirty)
+    outputs = new_outputs(plan, manifest, writer, lambda rel: rel.partition("/")[0] in dirty)
     build_cache.save_manifest(
         folder, out_key, build_cache.Manifest(options, signatures, outputs, states)
     )
@@ -1042,19 +841,6 @@ def _rebuild_changed_series(
         seconds=time.perf_counter() - started,
         rendered=len(todo),
     )
-
-
-def _stamps_hold(out_dir: Path, outputs: dict[str, build_cache.OutputRecord]) -> bool:
-    """True when every file the last build wrote is still exactly as it left it."""
-    prefix = f"{out_dir}{os.sep}"
-    for relpath, (_key, stamp) in outputs.items():
-        try:
-            info = os.lstat(prefix + relpath)  # plain strings: pathlib costs more than the stat
-        except OSError:
-            return False
-        if (info.st_size, info.st_mtime_ns, info.st_ino) != stamp:
-            return False
-    return True
 
 
 def _collect(

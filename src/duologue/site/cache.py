@@ -65,7 +65,7 @@ from, and its stamp. Plain tuples, not dataclasses: 10,000 of them unpickle in a
 
 SeriesState = tuple[Any, ...]
 """``(inputs key, referenced series, index part, feed rows)`` of one series; see
-``duologue.site.build._series_state``. Plain builtins, so marshal can store it."""
+``duologue.site.plan.series_state``. Plain builtins, so marshal can store it."""
 
 PostRow = tuple[Any, ...]
 """A ``SourcePost`` flattened to a tuple of builtins, for the same reason."""
