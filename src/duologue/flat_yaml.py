@@ -1,10 +1,10 @@
 """A fast path for the front matter duologue writes: flat ``key: value`` lines.
 
-PyYAML's constructor is pure Python: ~170 µs for a post's eight fields, the largest
-part of reading a post, and a build reads every post. Nearly all front matter is
-flat lines of ``key: value`` with plain or quoted text, a turn number, a timestamp
-or a one-line ``[a, b]`` list, and those are parsed here without PyYAML's
-machinery (~15 µs).
+PyYAML's constructor is pure Python, and a build reads every post: splitting and
+loading a post's front matter took ~100 µs, now ~47 µs (10,000 generated posts).
+Nearly all front matter is flat lines of ``key: value`` with plain or quoted text, a
+turn number, a timestamp or a one-line ``[a, b]`` list, and those are parsed here
+without PyYAML's machinery.
 
 The rule: ``parse`` gives exactly what the strict YAML loader of ``duologue.posts``
 would give, or ``None`` whenever the text holds anything else (a comment after a
