@@ -9,7 +9,9 @@ import pytest
 
 from duologue.errors import DuologueError
 from duologue.site import build as build_module
+from duologue.site import cache as build_cache
 from duologue.site.build import build_site
+from duologue.site.linking import digest
 from duologue.workspace import load_settings
 from tests.site.workspace import add_post, add_series, make_workspace
 
@@ -109,3 +111,45 @@ def test_one_long_series_is_not_left_to_a_single_worker(
     result = build_site(load_settings(root))
     assert calls == []  # parsed by all workers, then rendered: the two-phase build
     assert result.written == result.files
+
+
+def test_a_series_worker_build_removes_pages_of_deleted_posts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_workers: None
+) -> None:
+    root = _workspace(tmp_path / "ws")
+    build_site(load_settings(root))
+    (root / "series/beta/0010-post-10.md").unlink()
+    # Another base URL (so no series can be rebuilt on its own) and no post cache: the
+    # next build parses every post again, in workers; the manifest still lists the
+    # deleted post's page.
+    folder = build_cache.cache_dir(root, digest(str(root.resolve())))
+    for cached in folder.glob("posts-*.pickle"):
+        cached.unlink()
+    calls: list[int] = []
+    in_workers_build = build_module._build_series_in_workers
+
+    def counted(*args: object) -> object:
+        calls.append(1)
+        return in_workers_build(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(build_module, "_build_series_in_workers", counted)
+    other = "https://other.example/"
+    result = build_site(load_settings(root), base_url=other)
+    assert calls == [1]
+    assert not (root / "public/beta/0010-post-10.html").exists()
+    assert other + "beta/0009-post-9.html" in (root / "public/beta/0008-post-8.html").read_text()
+    assert result.removed == 1
+    assert build_site(load_settings(root), base_url=other).written == 0
+
+
+def test_after_a_worker_build_a_template_change_rerenders_every_page(
+    tmp_path: Path, in_workers: None
+) -> None:
+    root = _workspace(tmp_path / "ws")
+    build_site(load_settings(root))
+    (root / "templates").mkdir()
+    (root / "templates/_author.html").write_text('<b class="p-author h-card">{{ author.name }}</b>')
+    result = build_site(load_settings(root))
+    assert '<b class="p-author h-card">Ana Lima</b>' in (root / "public/gamma/0001-post-1.html").read_text()
+    assert build_site(load_settings(root)).written == 0
+    assert result.written > 30
