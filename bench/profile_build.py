@@ -42,10 +42,10 @@ def main(argv: list[str] | None = None) -> int:
             handle.write("\nOne more sentence for the profile.\n")
     os.chdir(workspace)
 
-    from duologue.site import build
+    from duologue.site import pool
 
-    if not args.parallel and hasattr(build, "_use_processes"):
-        build._use_processes = lambda count: 0  # type: ignore[attr-defined]
+    if not args.parallel:
+        pool.use_processes = lambda count: 0
     from duologue.cli import main as cli
 
     sys.argv = ["duologue", "build"]

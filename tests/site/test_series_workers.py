@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from duologue.errors import DuologueError
-from duologue.site import build as build_module
 from duologue.site import cache as build_cache
+from duologue.site import pool, series_workers
 from duologue.site.build import build_site
 from duologue.site.linking import digest
 from duologue.workspace import load_settings
@@ -35,29 +35,29 @@ def _files(folder: Path) -> dict[str, bytes]:
 @pytest.fixture
 def in_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every build here counts as big enough for worker processes."""
-    monkeypatch.setattr(build_module, "PARALLEL_MIN", 1)
-    monkeypatch.setattr(build_module.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(pool, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(pool.os, "cpu_count", lambda: 2)
 
 
 def test_series_workers_write_the_same_site_as_one_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     one = _workspace(tmp_path / "one")
-    monkeypatch.setattr(build_module, "_use_processes", lambda _count: 0)
+    monkeypatch.setattr(pool, "use_processes", lambda _count: 0)
     build_site(load_settings(one))
     monkeypatch.undo()
 
     many = _workspace(tmp_path / "many")
-    monkeypatch.setattr(build_module, "PARALLEL_MIN", 1)
-    monkeypatch.setattr(build_module.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(pool, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(pool.os, "cpu_count", lambda: 2)
     calls: list[int] = []
-    in_workers = build_module._build_series_in_workers
+    in_workers = series_workers.build_series_in_workers
 
     def counted(*args: object) -> object:
         calls.append(1)
         return in_workers(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(build_module, "_build_series_in_workers", counted)
+    monkeypatch.setattr(series_workers, "build_series_in_workers", counted)
     result = build_site(load_settings(many))
     assert calls == [1]
 
@@ -107,7 +107,7 @@ def test_one_long_series_is_not_left_to_a_single_worker(
         add_post(root, "long", turn)
     add_post(root, "short", 1)
     calls: list[int] = []
-    monkeypatch.setattr(build_module, "_build_series_in_workers", lambda *a: calls.append(1))
+    monkeypatch.setattr(series_workers, "build_series_in_workers", lambda *a: calls.append(1))
     result = build_site(load_settings(root))
     assert calls == []  # parsed by all workers, then rendered: the two-phase build
     assert result.written == result.files
@@ -126,13 +126,13 @@ def test_a_series_worker_build_removes_pages_of_deleted_posts(
     for cached in folder.glob("posts-*.pickle"):
         cached.unlink()
     calls: list[int] = []
-    in_workers_build = build_module._build_series_in_workers
+    in_workers_build = series_workers.build_series_in_workers
 
     def counted(*args: object) -> object:
         calls.append(1)
         return in_workers_build(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(build_module, "_build_series_in_workers", counted)
+    monkeypatch.setattr(series_workers, "build_series_in_workers", counted)
     other = "https://other.example/"
     result = build_site(load_settings(root), base_url=other)
     assert calls == [1]

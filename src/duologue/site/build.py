@@ -23,18 +23,17 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
 
 from duologue import __version__
-from duologue.errors import BuildError, DuologueError, UnknownSeries
+from duologue.errors import BuildError, UnknownSeries
 from duologue.model import Series, Settings
 from duologue.site import cache as build_cache
-from duologue.site.linking import Site, Target, Thread, digest, link_site, post_path
+from duologue.site import pool, series_workers
+from duologue.site.linking import digest, link_site
 from duologue.site.load import (
     PACKAGE_TEMPLATES,
     STYLESHEET,
@@ -42,11 +41,9 @@ from duologue.site.load import (
     Signature,
     SourcePost,
     parse_many,
-    read_body,
     scan_inputs,
 )
 from duologue.site.plan import (
-    Output,
     Plan,
     new_outputs,
     outputs_to_render,
@@ -56,22 +53,9 @@ from duologue.site.plan import (
     site_feed_rows,
     stamps_hold,
 )
-from duologue.site.writer import Stamp, Writer
+from duologue.site.render import RENDER_VERSION, Progress, render_series_outputs
+from duologue.site.writer import Writer
 from duologue.workspace import RESERVED_OUTPUT, check_web_url, load_series, series_toml_path
-
-if TYPE_CHECKING:  # the render phase imports these itself: a no-op rebuild never loads them
-    from duologue.site.feeds import FeedItem
-
-RENDER_VERSION = "2"
-"""Bump when the build renders differently, so every output is rendered again."""
-
-PARALLEL_MIN = 400
-"""Below this many posts to parse or render, a process pool costs more than it saves."""
-
-Progress = Callable[[str, int, int], None]
-"""``progress(what, done, total)``: called as work completes; the CLI draws a bar with it."""
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,19 +123,6 @@ def _load_all_series(settings: Settings, scan: InputScan) -> list[Series]:
     return found
 
 
-def _use_processes(count: int) -> int:
-    """How many worker processes to use for ``count`` items (0: do it here)."""
-    cpus = os.cpu_count() or 1
-    if count < PARALLEL_MIN or cpus < 2 or not sys.platform.startswith("linux"):
-        return 0
-    return min(cpus, 8)
-
-
-def _chunks(items: Sequence[T], parts: int) -> list[list[T]]:
-    size = max(1, -(-len(items) // parts))
-    return [list(items[i : i + size]) for i in range(0, len(items), size)]
-
-
 def _post_cache_context(settings: Settings) -> str:
     """What parsing depends on besides the files: the post cache holds for this only."""
     return digest(str(settings.root.resolve()), settings.timezone_name, __version__)
@@ -179,17 +150,14 @@ def _load_posts(
         if relpath not in old or old[relpath][0] != scan.signatures[relpath]
     ]
     parsed: dict[str, SourcePost] = {}
-    workers = _use_processes(len(jobs))
+    workers = pool.use_processes(len(jobs))
     if workers:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
         import duologue.posts  # noqa: F401 - imported once here, not in every worker
 
-        chunks = _chunks(jobs, workers * 4)
+        chunks = pool.chunks(jobs, workers * 4)
         done = 0
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            for result in pool.map(_parse_chunk, [(settings, c) for c in chunks]):
+        with pool.fork_pool(workers) as executor:
+            for result in executor.map(_parse_chunk, [(settings, c) for c in chunks]):
                 for source in result:
                     parsed[source.relpath] = source
                 done += len(result)
@@ -219,295 +187,6 @@ def _parse_chunk(job: tuple[Settings, list[tuple[str, str]]]) -> list[SourcePost
 
 
 # --- render ---------------------------------------------------------------------------
-
-
-@dataclass
-class _RenderState:
-    """What worker processes need; set before they fork so nothing big is pickled."""
-
-    site: Site
-    root: Path
-    out_dir: Path
-    bytecode_dir: Path | None
-    cache_folder: Path
-    body_context: str
-    """Hash of what every body depends on besides its key (version, base URL)."""
-    feed_limit: int
-    fresh_bodies: dict[str, str] = field(default_factory=dict)
-    """Relative path → body text of the posts this process parsed: not read again."""
-
-
-_STATE: _RenderState | None = None
-
-SeriesJob = tuple[str, list["Output"], tuple[int, ...]]
-"""``(series, outputs of it to render, indexes whose bodies the site feed needs)``."""
-SeriesResult = tuple[str, dict[str, Stamp], int, int, dict[int, str]]
-"""``(series, stamps of the files rendered, written, unchanged, bodies for the site feed)``."""
-
-
-def _state() -> _RenderState:
-    if _STATE is None:  # pragma: no cover - set by build_site before any call
-        raise RuntimeError("render state missing")
-    return _STATE
-
-
-def _series_bodies(state: _RenderState, thread: Thread, indexes: Iterable[int]) -> dict[int, str]:
-    """Body HTML of the posts at ``indexes``: from the series' body cache, else rendered (and
-    cached), so a thread page after one edit renders one body, not the whole thread."""
-    from duologue.site.markdown import render_body
-
-    slug = thread.series.slug
-    cached = build_cache.load_bodies(state.cache_folder, slug, state.body_context)
-    bodies: dict[int, str] = {}
-    changed = False
-    for index in sorted(indexes):
-        placed = thread.posts[index]
-        key = thread.body_keys[placed.turn]
-        hit = cached.get(placed.turn)
-        if hit is not None and hit[0] == key:
-            bodies[index] = hit[1]
-            continue
-        source = placed.source
-        text = state.fresh_bodies.get(source.relpath)
-        if text is None:
-            text = read_body(state.root, source)
-        html = render_body(text, slug, source.references, state.site.resolve)
-        cached[placed.turn] = (key, html)
-        bodies[index] = html
-        changed = True
-    gone = [turn for turn in cached if turn not in thread.by_turn]
-    for turn in gone:
-        del cached[turn]
-    if changed or gone:
-        build_cache.save_bodies(state.cache_folder, slug, state.body_context, cached)
-    return bodies
-
-
-def _render_series(job: SeriesJob) -> SeriesResult:
-    """Render and write one series' outputs (in a worker process when the build is big)."""
-    from duologue.site.feeds import SeriesFeedPlan, archive_feed, series_feeds
-    from duologue.site.pages import PageRenderer
-
-    state = _state()
-    slug, outputs, extra = job
-    site = state.site
-    thread = site.threads[slug]
-    feed_plan = SeriesFeedPlan(len(thread.posts), state.feed_limit)
-    needed: set[int] = set(extra)
-    for output in outputs:
-        if output.kind == "post":
-            needed.add(output.number)
-        elif output.kind == "thread":
-            needed.update(range(len(thread.posts)))
-        elif output.kind == "feeds":
-            needed.update(feed_plan.feed_range())
-        elif output.kind == "archive":
-            needed.update(feed_plan.archive_range(output.number))
-    bodies = _series_bodies(state, thread, needed)
-    writer = Writer(state.out_dir)
-    renderer = PageRenderer(state.root, state.bytecode_dir)
-    feeds_done = False
-    for output in outputs:
-        if output.kind == "post":
-            page = renderer.post_page(site, thread, output.number, bodies[output.number])
-            writer.write(output.relpath, page.encode("utf-8"))
-        elif output.kind == "thread":
-            page = renderer.thread_page(site, thread, [bodies[i] for i in range(len(thread.posts))])
-            writer.write(output.relpath, page.encode("utf-8"))
-        elif output.kind == "feeds" and not feeds_done:
-            feeds_done = True  # feed.xml and atom.xml come from the same items
-            items = _items(thread, feed_plan.feed_range(), bodies)
-            rss, atom = series_feeds(thread, feed_plan, items)
-            writer.write(f"{slug}/feed.xml", rss)
-            writer.write(f"{slug}/atom.xml", atom)
-        elif output.kind == "archive":
-            items = _items(thread, feed_plan.archive_range(output.number), bodies)
-            writer.write(output.relpath, archive_feed(thread, feed_plan, output.number, items))
-    return slug, writer.stamps, writer.written, writer.unchanged, {i: bodies[i] for i in extra}
-
-
-@dataclass
-class _SeriesBuild:
-    """What a worker building whole series inherits (set before the fork)."""
-
-    settings: Settings
-    scan: InputScan
-    series: dict[str, Series]
-    cached: dict[str, tuple[Signature, SourcePost]]
-    """The post cache: relative path → (signature, parsed post)."""
-    context: str
-    """The post cache's context (see ``_load_posts``)."""
-    folder: Path
-    out_dir: Path
-    url: str
-    manifest: build_cache.Manifest
-    global_key: str
-
-
-_SERIES_BUILD: _SeriesBuild | None = None
-
-SeriesOutcome = tuple[list[SourcePost], dict[str, Stamp], int, int, int, dict[int, str]]
-"""``(posts, stamps, written, unchanged, rendered, bodies of its newest posts by index)``."""
-
-
-def _series_share_workers(
-    scan: InputScan, series: Sequence[Series], cached: dict[str, tuple[Signature, SourcePost]]
-) -> bool:
-    """Whether to build a whole series per worker: enough posts to parse for worker
-    processes, and no series so big that one worker would do most of the work alone (a
-    single long series is better parsed by all workers, as the two-phase build does)."""
-    workers = _use_processes(_posts_to_parse(scan, series, cached))
-    if workers < 2 or len(series) < 2:
-        return False
-    sizes = [len(scan.posts.get(s.slug, [])) for s in series]
-    return max(sizes) * min(workers, len(series)) <= sum(sizes) * 1.25
-
-
-def _posts_to_parse(
-    scan: InputScan, series: Iterable[Series], cached: dict[str, tuple[Signature, SourcePost]]
-) -> int:
-    return sum(
-        1
-        for s in series
-        for _turn, relpath in scan.posts.get(s.slug, [])
-        if relpath not in cached or cached[relpath][0] != scan.signatures[relpath]
-    )
-
-
-def _build_series_in_workers(
-    job: _SeriesBuild, writer: Writer, report: Progress
-) -> tuple[dict[str, list[SourcePost]], dict[tuple[str, int], str], int]:
-    """Parse, link, plan, render and write every series, a whole series per task, in
-    worker processes: a post is read once and its body never leaves the process that
-    renders it (the two-phase build parsed in one pool, sent every post back, and read
-    each body again in another). Gives the posts by series (for the site-wide files),
-    the bodies of each series' newest posts (for the site feed) and how many files were
-    rendered. The first error in series order is raised, as a one-process build would."""
-    global _SERIES_BUILD
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    # Imported once here, not in every worker.
-    import duologue.posts
-    import duologue.site.feeds
-    import duologue.site.markdown
-    import duologue.site.pages  # noqa: F401
-
-    sizes = {slug: len(job.scan.posts.get(slug, [])) for slug in job.series}
-    order = sorted(job.series, key=lambda slug: -sizes[slug])  # the biggest first
-    total = sum(sizes.values())
-    sources: dict[str, list[SourcePost]] = {}
-    feed_bodies: dict[tuple[str, int], str] = {}
-    errors: dict[str, DuologueError] = {}
-    rendered = done = 0
-    _SERIES_BUILD = job
-    try:
-        workers = min(_use_processes(total) or 1, len(order))
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            futures = {pool.submit(_build_one_series, slug): slug for slug in order}
-            for future in as_completed(futures):
-                slug = futures[future]
-                try:
-                    posts, stamps, written, unchanged, count, bodies = future.result()
-                except DuologueError as error:
-                    errors[slug] = error
-                    continue
-                sources[slug] = posts
-                writer.stamps.update(stamps)
-                writer.written += written
-                writer.unchanged += unchanged
-                rendered += count
-                feed_bodies.update(((slug, i), html) for i, html in bodies.items())
-                done += sizes[slug]
-                report("building", done, total)
-    finally:
-        _SERIES_BUILD = None
-    if errors:
-        raise errors[min(errors)]
-    return sources, feed_bodies, rendered
-
-
-def _build_one_series(slug: str) -> SeriesOutcome:
-    """One series from its files to its written pages and feeds (in a worker)."""
-    global _STATE
-    from duologue.site.linking import link_series
-
-    job = _SERIES_BUILD
-    if job is None:  # pragma: no cover - set before the fork
-        raise RuntimeError("series build state missing")
-    settings, scan = job.settings, job.scan
-    sources: list[SourcePost] = []
-    fresh: dict[str, str] = {}
-    rows: dict[str, tuple[Signature, SourcePost]] = {}
-    for _turn, relpath in scan.posts.get(slug, []):
-        hit = job.cached.get(relpath)
-        if hit is not None and hit[0] == scan.signatures[relpath]:
-            source = hit[1]
-        else:
-            source, fresh[relpath] = parse_many(settings, [(slug, relpath)])[0]
-        sources.append(source)
-        rows[relpath] = (scan.signatures[relpath], source)
-    prefix = f"series/{slug}/"
-    if fresh or rows.keys() != {rel for rel in job.cached if rel.startswith(prefix)}:
-        build_cache.save_post_cache(job.folder, build_cache.PostCache(job.context, rows), [slug])
-
-    site = link_series(settings.title, job.url, job.series[slug], sources, _OutsidePosts(job))
-    plan = plan_outputs(site, settings, None, job.global_key, "", subset={slug})
-    writer = Writer(job.out_dir)
-    todo = outputs_to_render(plan, job.manifest, job.out_dir, writer)
-    thread = site.threads[slug]
-    newest = sorted(
-        range(len(thread.posts)),
-        key=lambda i: (thread.posts[i].post.date, thread.posts[i].turn),
-        reverse=True,
-    )[: settings.feed_limit]
-    bytecode = job.folder / "jinja"
-    _STATE = _RenderState(
-        site,
-        settings.root,
-        job.out_dir,
-        bytecode,
-        job.folder,
-        digest(RENDER_VERSION, __version__, job.url),
-        settings.feed_limit,
-        fresh,
-    )
-    try:
-        _slug, stamps, written, unchanged, bodies = _render_series((slug, todo, tuple(newest)))
-    finally:
-        _STATE = None
-    writer.stamps.update(stamps)
-    return sources, writer.stamps, written, writer.unchanged + unchanged, len(todo), bodies
-
-
-class _OutsidePosts:
-    """``[[other#N]]`` for a worker that holds one series: the referenced post read on
-    its own (from the post cache when it is current), once per worker."""
-
-    def __init__(self, job: _SeriesBuild) -> None:
-        self.job = job
-        self.found: dict[tuple[str, int], Target | None] = {}
-
-    def __call__(self, series: str, turn: int) -> Target | None:
-        key = (series, turn)
-        if key not in self.found:
-            self.found[key] = self._read(series, turn)
-        return self.found[key]
-
-    def _read(self, series: str, turn: int) -> Target | None:
-        job = self.job
-        files = [rel for t, rel in job.scan.posts.get(series, []) if t == turn]
-        if series not in job.series or len(files) != 1:
-            return None  # nothing there; two files with one turn fail that series' own task
-        relpath = files[0]
-        hit = job.cached.get(relpath)
-        if hit is not None and hit[0] == job.scan.signatures[relpath]:
-            source = hit[1]
-        else:
-            source = parse_many(job.settings, [(series, relpath)])[0][0]
-        path = post_path(series, source.post)
-        return (source.post.title, job.url + path, digest(relpath, source.digest))
 
 
 @contextlib.contextmanager
@@ -547,7 +226,6 @@ def _build_site(
     base_url: str | None,
     progress: Progress | None,
 ) -> BuildResult:
-    global _STATE
     started = time.perf_counter()
     report = progress or _noop
     out_dir = output_folder(settings, out)
@@ -609,10 +287,10 @@ def _build_site(
     writer = Writer(out_dir)
     context = _post_cache_context(settings)
     cached = build_cache.load_post_cache(folder, context, (s.slug for s in series)).posts
-    if only_series is None and _series_share_workers(scan, series, cached):
+    if only_series is None and series_workers.share_workers(scan, series, cached):
         # 2-4 at once, a whole series per worker; then the site-wide files here.
         (folder / "jinja").mkdir(parents=True, exist_ok=True)
-        job = _SeriesBuild(
+        job = series_workers.SeriesBuild(
             settings,
             scan,
             {s.slug: s for s in series},
@@ -624,7 +302,9 @@ def _build_site(
             manifest,
             global_key,
         )
-        sources, feed_bodies, series_rendered = _build_series_in_workers(job, writer, report)
+        sources, feed_bodies, series_rendered = series_workers.build_series_in_workers(
+            job, writer, report
+        )
         site = link_site(settings.title, url, series, sources)
         plan = plan_outputs(site, settings, None, global_key, css_key)
         site_wide = Plan([output for output in plan.outputs if not output.series])
@@ -642,7 +322,7 @@ def _build_site(
         if any(output.kind == "site-feed" for output in todo):
             for slug, index in latest:
                 feed_wanted.setdefault(slug, []).append(index)
-        feed_bodies = _render_series_outputs(
+        feed_bodies = render_series_outputs(
             site, settings, folder, out_dir, url, todo, feed_wanted, writer, report
         )
         series_rendered = 0
@@ -681,69 +361,6 @@ def _build_site(
         seconds=time.perf_counter() - started,
         rendered=series_rendered + len(todo),
     )
-
-
-def _render_series_outputs(
-    site: Site,
-    settings: Settings,
-    folder: Path,
-    out_dir: Path,
-    url: str,
-    todo: list[Output],
-    feed_wanted: dict[str, list[int]],
-    writer: Writer,
-    report: Progress,
-) -> dict[tuple[str, int], str]:
-    """Render the series outputs in ``todo`` (in worker processes when there are many);
-    gives the bodies the site feed needs."""
-    global _STATE
-    by_series: dict[str, list[Output]] = {}
-    for output in todo:
-        if output.series:
-            by_series.setdefault(output.series, []).append(output)
-    jobs: list[SeriesJob] = [
-        (slug, by_series.get(slug, []), tuple(sorted(feed_wanted.get(slug, ()))))
-        for slug in site.threads
-        if slug in by_series
-    ]
-    jobs.sort(key=lambda job: -len(job[1]))  # the biggest first: workers finish together
-    bytecode = folder / "jinja"
-    bytecode.mkdir(parents=True, exist_ok=True)
-    body_context = digest(RENDER_VERSION, __version__, url)
-    _STATE = _RenderState(
-        site, settings.root, out_dir, bytecode, folder, body_context, settings.feed_limit
-    )
-    feed_bodies: dict[tuple[str, int], str] = {}
-    try:
-        total = sum(len(job[1]) for job in jobs)
-        workers = min(_use_processes(total), len(jobs))
-        done = 0
-        if workers > 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-
-            # Imported once here, not in every worker.
-            import duologue.site.feeds
-            import duologue.site.markdown
-            import duologue.site.pages  # noqa: F401
-
-            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-            with pool:
-                futures = [pool.submit(_render_series, job) for job in jobs]
-                for future in as_completed(futures):
-                    done = _collect(future.result(), writer, feed_bodies, done)
-                    report("rendering", done, total)
-        else:
-            for job in jobs:
-                done = _collect(_render_series(job), writer, feed_bodies, done)
-                report("rendering", done, total)
-        for slug, indexes in feed_wanted.items():
-            if slug not in by_series:  # a series with nothing to render of its own
-                found = _series_bodies(_STATE, site.threads[slug], indexes)
-                feed_bodies.update(((slug, i), html) for i, html in found.items())
-    finally:
-        _STATE = None
-    return feed_bodies
 
 
 def _rebuild_changed_series(
@@ -828,7 +445,7 @@ def _rebuild_changed_series(
     plan = plan_outputs(site, settings, None, global_key, "", subset=dirty)
     writer = Writer(out_dir)
     todo = outputs_to_render(plan, manifest, out_dir, writer)
-    _render_series_outputs(site, settings, folder, out_dir, url, todo, {}, writer, report)
+    render_series_outputs(site, settings, folder, out_dir, url, todo, {}, writer, report)
     outputs = new_outputs(plan, manifest, writer, lambda rel: rel.partition("/")[0] in dirty)
     build_cache.save_manifest(
         folder, out_key, build_cache.Manifest(options, signatures, outputs, states)
@@ -841,20 +458,3 @@ def _rebuild_changed_series(
         seconds=time.perf_counter() - started,
         rendered=len(todo),
     )
-
-
-def _collect(
-    result: SeriesResult, writer: Writer, feed_bodies: dict[tuple[str, int], str], done: int
-) -> int:
-    slug, stamps, written, unchanged, bodies = result
-    writer.stamps.update(stamps)
-    writer.written += written
-    writer.unchanged += unchanged
-    feed_bodies.update(((slug, i), html) for i, html in bodies.items())
-    return done + len(stamps)
-
-
-def _items(thread: Thread, indexes: Iterable[int], bodies: dict[int, str]) -> list[FeedItem]:
-    from duologue.site.feeds import FeedItem
-
-    return [FeedItem(thread, thread.posts[i], bodies[i]) for i in indexes]

@@ -1,0 +1,206 @@
+"""Big builds, a whole series per worker process: parse, link, plan, render and write.
+
+The two-phase build parses every post in one pool, sends each back to the parent,
+links and plans the whole site there while the workers wait, then reads every body
+again in a second pool. Here each worker takes a whole series from its files to its
+written pages and feeds: a post is read once and its body never leaves the process
+that renders it. ``[[other#N]]`` targets in other series are read on their own, so a
+worker's keys equal those ``link_site`` gives; the parent links the site afterwards
+for the site index and the site feed (see ``duologue.site.build``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from duologue import __version__
+from duologue.errors import DuologueError
+from duologue.model import Series, Settings
+from duologue.site import cache as build_cache
+from duologue.site import pool
+from duologue.site.linking import Target, digest, post_path
+from duologue.site.load import InputScan, Signature, SourcePost, parse_many
+from duologue.site.plan import outputs_to_render, plan_outputs
+from duologue.site.render import RENDER_VERSION, Progress, RenderState, render_series, rendering
+from duologue.site.writer import Stamp, Writer
+
+
+@dataclass
+class SeriesBuild:
+    """What a worker building whole series inherits (set before the fork)."""
+
+    settings: Settings
+    scan: InputScan
+    series: dict[str, Series]
+    cached: dict[str, tuple[Signature, SourcePost]]
+    """The post cache: relative path → (signature, parsed post)."""
+    context: str
+    """The post cache's context (see ``_load_posts``)."""
+    folder: Path
+    out_dir: Path
+    url: str
+    manifest: build_cache.Manifest
+    global_key: str
+
+
+_JOB: SeriesBuild | None = None
+
+SeriesOutcome = tuple[list[SourcePost], dict[str, Stamp], int, int, int, dict[int, str]]
+"""``(posts, stamps, written, unchanged, rendered, bodies of its newest posts by index)``."""
+
+
+def share_workers(
+    scan: InputScan, series: Sequence[Series], cached: dict[str, tuple[Signature, SourcePost]]
+) -> bool:
+    """Whether to build a whole series per worker: enough posts to parse for worker
+    processes, and no series so big that one worker would do most of the work alone (a
+    single long series is better parsed by all workers, as the two-phase build does)."""
+    workers = pool.use_processes(posts_to_parse(scan, series, cached))
+    if workers < 2 or len(series) < 2:
+        return False
+    sizes = [len(scan.posts.get(s.slug, [])) for s in series]
+    return max(sizes) * min(workers, len(series)) <= sum(sizes) * 1.25
+
+
+def posts_to_parse(
+    scan: InputScan, series: Iterable[Series], cached: dict[str, tuple[Signature, SourcePost]]
+) -> int:
+    return sum(
+        1
+        for s in series
+        for _turn, relpath in scan.posts.get(s.slug, [])
+        if relpath not in cached or cached[relpath][0] != scan.signatures[relpath]
+    )
+
+
+def build_series_in_workers(
+    job: SeriesBuild, writer: Writer, report: Progress
+) -> tuple[dict[str, list[SourcePost]], dict[tuple[str, int], str], int]:
+    """Parse, link, plan, render and write every series, a whole series per task, in
+    worker processes: a post is read once and its body never leaves the process that
+    renders it (the two-phase build parsed in one pool, sent every post back, and read
+    each body again in another). Gives the posts by series (for the site-wide files),
+    the bodies of each series' newest posts (for the site feed) and how many files were
+    rendered. The first error in series order is raised, as a one-process build would."""
+    global _JOB
+    from concurrent.futures import as_completed
+
+    # Imported once here, not in every worker.
+    import duologue.posts
+    import duologue.site.feeds
+    import duologue.site.markdown
+    import duologue.site.pages  # noqa: F401
+
+    sizes = {slug: len(job.scan.posts.get(slug, [])) for slug in job.series}
+    order = sorted(job.series, key=lambda slug: -sizes[slug])  # the biggest first
+    total = sum(sizes.values())
+    sources: dict[str, list[SourcePost]] = {}
+    feed_bodies: dict[tuple[str, int], str] = {}
+    errors: dict[str, DuologueError] = {}
+    rendered = done = 0
+    _JOB = job
+    try:
+        workers = min(pool.use_processes(total) or 1, len(order))
+        with pool.fork_pool(workers) as executor:
+            futures = {executor.submit(build_one_series, slug): slug for slug in order}
+            for future in as_completed(futures):
+                slug = futures[future]
+                try:
+                    posts, stamps, written, unchanged, count, bodies = future.result()
+                except DuologueError as error:
+                    errors[slug] = error
+                    continue
+                sources[slug] = posts
+                writer.stamps.update(stamps)
+                writer.written += written
+                writer.unchanged += unchanged
+                rendered += count
+                feed_bodies.update(((slug, i), html) for i, html in bodies.items())
+                done += sizes[slug]
+                report("building", done, total)
+    finally:
+        _JOB = None
+    if errors:
+        raise errors[min(errors)]
+    return sources, feed_bodies, rendered
+
+
+def build_one_series(slug: str) -> SeriesOutcome:
+    """One series from its files to its written pages and feeds (in a worker)."""
+    from duologue.site.linking import link_series
+
+    job = _JOB
+    if job is None:  # pragma: no cover - set before the fork
+        raise RuntimeError("series build state missing")
+    settings, scan = job.settings, job.scan
+    sources: list[SourcePost] = []
+    fresh: dict[str, str] = {}
+    rows: dict[str, tuple[Signature, SourcePost]] = {}
+    for _turn, relpath in scan.posts.get(slug, []):
+        hit = job.cached.get(relpath)
+        if hit is not None and hit[0] == scan.signatures[relpath]:
+            source = hit[1]
+        else:
+            source, fresh[relpath] = parse_many(settings, [(slug, relpath)])[0]
+        sources.append(source)
+        rows[relpath] = (scan.signatures[relpath], source)
+    prefix = f"series/{slug}/"
+    if fresh or rows.keys() != {rel for rel in job.cached if rel.startswith(prefix)}:
+        build_cache.save_post_cache(job.folder, build_cache.PostCache(job.context, rows), [slug])
+
+    site = link_series(settings.title, job.url, job.series[slug], sources, _OutsidePosts(job))
+    plan = plan_outputs(site, settings, None, job.global_key, "", subset={slug})
+    writer = Writer(job.out_dir)
+    todo = outputs_to_render(plan, job.manifest, job.out_dir, writer)
+    thread = site.threads[slug]
+    newest = sorted(
+        range(len(thread.posts)),
+        key=lambda i: (thread.posts[i].post.date, thread.posts[i].turn),
+        reverse=True,
+    )[: settings.feed_limit]
+    bytecode = job.folder / "jinja"
+    state = RenderState(
+        site,
+        settings.root,
+        job.out_dir,
+        bytecode,
+        job.folder,
+        digest(RENDER_VERSION, __version__, job.url),
+        settings.feed_limit,
+        fresh,
+    )
+    with rendering(state):
+        _slug, stamps, written, unchanged, bodies = render_series((slug, todo, tuple(newest)))
+    writer.stamps.update(stamps)
+    return sources, writer.stamps, written, writer.unchanged + unchanged, len(todo), bodies
+
+
+class _OutsidePosts:
+    """``[[other#N]]`` for a worker that holds one series: the referenced post read on
+    its own (from the post cache when it is current), once per worker."""
+
+    def __init__(self, job: SeriesBuild) -> None:
+        self.job = job
+        self.found: dict[tuple[str, int], Target | None] = {}
+
+    def __call__(self, series: str, turn: int) -> Target | None:
+        key = (series, turn)
+        if key not in self.found:
+            self.found[key] = self._read(series, turn)
+        return self.found[key]
+
+    def _read(self, series: str, turn: int) -> Target | None:
+        job = self.job
+        files = [rel for t, rel in job.scan.posts.get(series, []) if t == turn]
+        if series not in job.series or len(files) != 1:
+            return None  # nothing there; two files with one turn fail that series' own task
+        relpath = files[0]
+        hit = job.cached.get(relpath)
+        if hit is not None and hit[0] == job.scan.signatures[relpath]:
+            source = hit[1]
+        else:
+            source = parse_many(job.settings, [(series, relpath)])[0][0]
+        path = post_path(series, source.post)
+        return (source.post.title, job.url + path, digest(relpath, source.digest))
