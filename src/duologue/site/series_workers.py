@@ -37,7 +37,7 @@ class SeriesBuild:
     cached: dict[str, tuple[Signature, SourcePost]]
     """The post cache: relative path → (signature, parsed post)."""
     context: str
-    """The post cache's context (see ``_load_posts``)."""
+    """The post cache's context (``duologue.site.build._post_cache_context``)."""
     folder: Path
     out_dir: Path
     url: str
@@ -179,7 +179,7 @@ def build_one_series(slug: str) -> SeriesOutcome:
 
 class _OutsidePosts:
     """``[[other#N]]`` for a worker that holds one series: the referenced post read on
-    its own (from the post cache when it is current), once per worker."""
+    its own (from the post cache when it is current), once per series built."""
 
     def __init__(self, job: SeriesBuild) -> None:
         self.job = job
