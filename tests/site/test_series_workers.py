@@ -39,6 +39,19 @@ def in_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pool.os, "cpu_count", lambda: 2)
 
 
+def _count_worker_builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that gets an item each time a build takes the series-per-worker path."""
+    calls: list[int] = []
+    real = series_workers.build_series_in_workers
+
+    def counted(*args: object) -> object:
+        calls.append(1)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(series_workers, "build_series_in_workers", counted)
+    return calls
+
+
 def test_series_workers_write_the_same_site_as_one_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -50,14 +63,7 @@ def test_series_workers_write_the_same_site_as_one_process(
     many = _workspace(tmp_path / "many")
     monkeypatch.setattr(pool, "PARALLEL_MIN", 1)
     monkeypatch.setattr(pool.os, "cpu_count", lambda: 2)
-    calls: list[int] = []
-    in_workers = series_workers.build_series_in_workers
-
-    def counted(*args: object) -> object:
-        calls.append(1)
-        return in_workers(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(series_workers, "build_series_in_workers", counted)
+    calls = _count_worker_builds(monkeypatch)
     result = build_site(load_settings(many))
     assert calls == [1]
 
@@ -125,14 +131,7 @@ def test_a_series_worker_build_removes_pages_of_deleted_posts(
     folder = build_cache.cache_dir(root, digest(str(root.resolve())))
     for cached in folder.glob("posts-*.pickle"):
         cached.unlink()
-    calls: list[int] = []
-    in_workers_build = series_workers.build_series_in_workers
-
-    def counted(*args: object) -> object:
-        calls.append(1)
-        return in_workers_build(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(series_workers, "build_series_in_workers", counted)
+    calls = _count_worker_builds(monkeypatch)
     other = "https://other.example/"
     result = build_site(load_settings(root), base_url=other)
     assert calls == [1]
