@@ -143,12 +143,7 @@ def _load_posts(
         slugs = (s.slug for s in series)
         cached = build_cache.load_post_cache(cache_folder, context, slugs).posts
     old = cached
-    jobs = [
-        (s.slug, relpath)
-        for s in series
-        for _turn, relpath in scan.posts.get(s.slug, [])
-        if relpath not in old or old[relpath][0] != scan.signatures[relpath]
-    ]
+    jobs = build_cache.stale_posts(old, scan.signatures, scan.posts, (s.slug for s in series))
     parsed: dict[str, SourcePost] = {}
     workers = pool.use_processes(len(jobs))
     if workers:
@@ -230,7 +225,7 @@ def _build_site(
     report = progress or _noop
     out_dir = output_folder(settings, out)
     if base_url is not None:
-        check_web_url(base_url, "--base-url", "--base-url")
+        check_web_url(base_url, "--base-url", "duologue build")
         base_url = base_url if base_url.endswith("/") else base_url + "/"
     url = base_url or settings.base_url
     root = settings.root

@@ -227,6 +227,29 @@ def load_post_cache(folder: Path, context: str, series: Iterable[str]) -> PostCa
     return PostCache(context, posts)
 
 
+def current_post(
+    cached: dict[str, tuple[Signature, SourcePost]], signatures: dict[str, Signature], relpath: str
+) -> SourcePost | None:
+    """The cached parse of ``relpath`` if its file still has the signature it was parsed at."""
+    hit = cached.get(relpath)
+    return hit[1] if hit is not None and hit[0] == signatures[relpath] else None
+
+
+def stale_posts(
+    cached: dict[str, tuple[Signature, SourcePost]],
+    signatures: dict[str, Signature],
+    posts: dict[str, list[tuple[int, str]]],
+    series: Iterable[str],
+) -> list[tuple[str, str]]:
+    """``(series, relpath)`` of the posts of ``series`` that must be parsed again."""
+    return [
+        (slug, relpath)
+        for slug in series
+        for _turn, relpath in posts.get(slug, [])
+        if current_post(cached, signatures, relpath) is None
+    ]
+
+
 def save_post_cache(folder: Path, cache: PostCache, series: Iterable[str]) -> None:
     """Write the files of ``series`` only: a series nobody edited keeps its file."""
     for slug in series:

@@ -11,7 +11,7 @@ for the site index and the site feed (see ``duologue.site.build``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,22 +57,12 @@ def share_workers(
     """Whether to build a whole series per worker: enough posts to parse for worker
     processes, and no series so big that one worker would do most of the work alone (a
     single long series is better parsed by all workers, as the two-phase build does)."""
-    workers = pool.use_processes(posts_to_parse(scan, series, cached))
+    stale = build_cache.stale_posts(cached, scan.signatures, scan.posts, (s.slug for s in series))
+    workers = pool.use_processes(len(stale))
     if workers < 2 or len(series) < 2:
         return False
     sizes = [len(scan.posts.get(s.slug, [])) for s in series]
     return max(sizes) * min(workers, len(series)) <= sum(sizes) * 1.25
-
-
-def posts_to_parse(
-    scan: InputScan, series: Iterable[Series], cached: dict[str, tuple[Signature, SourcePost]]
-) -> int:
-    return sum(
-        1
-        for s in series
-        for _turn, relpath in scan.posts.get(s.slug, [])
-        if relpath not in cached or cached[relpath][0] != scan.signatures[relpath]
-    )
 
 
 def build_series_in_workers(
@@ -139,10 +129,8 @@ def build_one_series(slug: str) -> SeriesOutcome:
     fresh: dict[str, str] = {}
     rows: dict[str, tuple[Signature, SourcePost]] = {}
     for _turn, relpath in scan.posts.get(slug, []):
-        hit = job.cached.get(relpath)
-        if hit is not None and hit[0] == scan.signatures[relpath]:
-            source = hit[1]
-        else:
+        source = build_cache.current_post(job.cached, scan.signatures, relpath)
+        if source is None:
             source, fresh[relpath] = parse_many(settings, [(slug, relpath)])[0]
         sources.append(source)
         rows[relpath] = (scan.signatures[relpath], source)
@@ -197,10 +185,8 @@ class _OutsidePosts:
         if series not in job.series or len(files) != 1:
             return None  # nothing there; two files with one turn fail that series' own task
         relpath = files[0]
-        hit = job.cached.get(relpath)
-        if hit is not None and hit[0] == job.scan.signatures[relpath]:
-            source = hit[1]
-        else:
+        source = build_cache.current_post(job.cached, job.scan.signatures, relpath)
+        if source is None:
             source = parse_many(job.settings, [(series, relpath)])[0][0]
         path = post_path(series, source.post)
         return (source.post.title, job.url + path, digest(relpath, source.digest))
