@@ -270,3 +270,44 @@ def test_editing_a_template_in_a_subfolder_rebuilds_the_pages(tmp_path: Path) ->
     (parts / "a.html").write_text((parts / "a.html").read_text().replace("V1", "V2"))
     build(settings_of(root))
     assert " V2</span>" in page.read_text()
+
+
+def _no_children_left() -> bool:
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+def test_output_stamps_checked_in_a_forked_child_give_the_same_answers(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Big sites check their outputs in a child process while the inputs are scanned."""
+    import duologue.site.stamps as stamps
+
+    monkeypatch.setattr(stamps, "ASIDE_MIN", 1)
+    monkeypatch.setattr(stamps, "_can_fork", lambda: True)
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def counting_fork() -> int:
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(stamps.os, "fork", counting_fork)
+    root = _workspace(tmp_path)
+    first = build_site(load_settings(root))
+    assert forks == []  # no manifest yet: nothing to check
+    before = _stamps(root / "public")
+    assert build_site(load_settings(root)).written == 0
+    assert len(forks) == 1 and _stamps(root / "public") == before
+
+    (root / "public/s/feed.xml").write_text("vandalised")
+    assert build_site(load_settings(root)).written == 1  # the child saw the damage
+    add_post(root, "s", 7, body="A new body for post 7.")
+    assert build_site(load_settings(root)).written == 5  # inputs changed: child stopped
+    assert len(forks) == 3 and _no_children_left()
+    assert build_site(load_settings(root)).files == first.files

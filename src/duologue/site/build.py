@@ -51,9 +51,9 @@ from duologue.site.plan import (
     series_state,
     site_feed_posts,
     site_feed_rows,
-    stamps_hold,
 )
 from duologue.site.render import RENDER_VERSION, Progress, render_series_outputs
+from duologue.site.stamps import stamps_checked_aside
 from duologue.site.writer import Writer
 from duologue.workspace import RESERVED_OUTPUT, check_web_url, load_series, series_toml_path
 
@@ -232,19 +232,18 @@ def _build_site(
     folder = build_cache.cache_dir(root, digest(str(root.resolve())))
     out_key = digest(str(out_dir))[:16]
 
-    # 1. No-op check: signatures only.
-    scan = scan_inputs(root)
-    if only_series is not None and only_series not in scan.series:
-        load_series(settings, only_series)  # raises the clear UnknownSeries
-        raise UnknownSeries(f"no series {only_series!r} in this workspace.")
-    signatures = {**scan.signatures, **_package_signatures()}
+    # 1. No-op check: signatures only (the outputs' stamps checked alongside the inputs').
     options = digest(RENDER_VERSION, __version__, str(out_dir), url, only_series or "")
     manifest = build_cache.load_manifest(folder, out_key)
-    if (
-        manifest.options == options
-        and manifest.inputs == signatures
-        and stamps_hold(out_dir, manifest.outputs)
-    ):
+    listed = manifest.outputs if manifest.options == options else {}
+    with stamps_checked_aside(out_dir, listed) as outputs_hold:
+        scan = scan_inputs(root)
+        if only_series is not None and only_series not in scan.series:
+            load_series(settings, only_series)  # raises the clear UnknownSeries
+            raise UnknownSeries(f"no series {only_series!r} in this workspace.")
+        signatures = {**scan.signatures, **_package_signatures()}
+        unchanged = manifest.options == options and manifest.inputs == signatures and outputs_hold()
+    if unchanged:
         files = sum(
             1
             for rel in manifest.outputs

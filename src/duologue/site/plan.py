@@ -234,16 +234,3 @@ def site_feed_rows(states: dict[str, build_cache.SeriesState], limit: int) -> li
     ]
     rows.sort(reverse=True)
     return [*rows[:limit], sum(state[2] for state in states.values()) <= limit]
-
-
-def stamps_hold(out_dir: Path, outputs: dict[str, build_cache.OutputRecord]) -> bool:
-    """True when every file the last build wrote is still exactly as it left it."""
-    prefix = f"{out_dir}{os.sep}"
-    for relpath, (_key, stamp) in outputs.items():
-        try:
-            info = os.lstat(prefix + relpath)  # plain strings: pathlib costs more than the stat
-        except OSError:
-            return False
-        if (info.st_size, info.st_mtime_ns, info.st_ino) != stamp:
-            return False
-    return True
