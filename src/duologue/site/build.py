@@ -33,7 +33,7 @@ from duologue.errors import BuildError, UnknownSeries
 from duologue.model import Series, Settings
 from duologue.site import cache as build_cache
 from duologue.site import pool, series_workers
-from duologue.site.linking import digest, link_site
+from duologue.site.linking import Site, digest, link_site
 from duologue.site.load import (
     PACKAGE_TEMPLATES,
     STYLESHEET,
@@ -49,8 +49,10 @@ from duologue.site.plan import (
     outputs_to_render,
     plan_outputs,
     series_state,
+    site_feed_from_states,
     site_feed_posts,
     site_feed_rows,
+    site_wide_outputs,
 )
 from duologue.site.render import RENDER_VERSION, Progress, render_series_outputs
 from duologue.site.stamps import stamps_checked_aside
@@ -296,14 +298,14 @@ def _build_site(
             manifest,
             global_key,
         )
-        sources, feed_bodies, series_rendered = series_workers.build_series_in_workers(
-            job, writer, report
-        )
-        site = link_site(settings.title, url, series, sources)
-        plan = plan_outputs(site, settings, None, global_key, css_key)
-        site_wide = Plan([output for output in plan.outputs if not output.series])
+        built = series_workers.build_series_in_workers(job, writer, report)
+        # The workers linked and planned their series; only the site-wide files are left.
+        site = Site(settings.title, url, built.threads)
+        latest, complete = site_feed_from_states(built.states, settings.feed_limit)
+        site_wide = Plan(site_wide_outputs(site, latest, complete, global_key, css_key))
+        plan = Plan(built.outputs + site_wide.outputs)
         todo = outputs_to_render(site_wide, manifest, out_dir, writer)
-        latest, complete = site_feed_posts(site, settings.feed_limit)
+        feed_bodies, series_rendered, states = built.feed_bodies, built.rendered, built.states
     else:
         sources = _load_posts(settings, scan, series, folder, report, cached)
         site = link_site(settings.title, url, series, sources)
@@ -320,6 +322,14 @@ def _build_site(
             site, settings, folder, out_dir, url, todo, feed_wanted, writer, report
         )
         series_rendered = 0
+        states = (
+            {
+                slug: series_state(thread, settings.feed_limit)
+                for slug, thread in site.threads.items()
+            }
+            if only_series is None
+            else {}
+        )
 
     renderer = PageRenderer(root, folder / "jinja")
     for output in todo:
@@ -339,11 +349,6 @@ def _build_site(
         (lambda rel: rel.startswith(f"{only_series}/")) if only_series else (lambda _rel: True)
     )
     outputs = new_outputs(plan, manifest, writer, in_scope)
-    states = (
-        {slug: series_state(thread, settings.feed_limit) for slug, thread in site.threads.items()}
-        if only_series is None
-        else {}
-    )
     build_cache.save_manifest(
         folder, out_key, build_cache.Manifest(options, signatures, outputs, states)
     )

@@ -105,39 +105,50 @@ def plan_outputs(
                 )
             )
     if only is None and subset is None:
-        add(
-            Output(
-                "index.html",
-                digest(
-                    global_key,
-                    *(
-                        digest(t.key, str(len(t.posts)), t.latest.ident if t.latest else "-")
-                        for t in site.threads.values()
-                    ),
-                ),
-                "index",
-            )
-        )
         latest, complete = site_feed_posts(site, settings.feed_limit)
-        add(
-            Output(
-                "feed.xml",
-                digest(
-                    global_key,
-                    str(complete),
-                    *(
-                        digest(
-                            site.threads[s].key,
-                            site.threads[s].item_keys[site.threads[s].posts[i].turn],
-                        )
-                        for s, i in latest
-                    ),
-                ),
-                "site-feed",
-            )
-        )
-        add(Output("style.css", css_key, "css"))
+        plan.outputs += site_wide_outputs(site, latest, complete, global_key, css_key)
     return plan
+
+
+def site_wide_outputs(
+    site: Site, latest: list[tuple[str, int]], complete: bool, global_key: str, css_key: str
+) -> list[Output]:
+    """The site index, the site feed (``latest``, as ``site_feed_posts`` gives them) and
+    the stylesheet, with their keys."""
+    outputs: list[Output] = []
+    add = outputs.append
+    add(
+        Output(
+            "index.html",
+            digest(
+                global_key,
+                *(
+                    digest(t.key, str(len(t.posts)), t.latest.ident if t.latest else "-")
+                    for t in site.threads.values()
+                ),
+            ),
+            "index",
+        )
+    )
+    add(
+        Output(
+            "feed.xml",
+            digest(
+                global_key,
+                str(complete),
+                *(
+                    digest(
+                        site.threads[s].key,
+                        site.threads[s].item_keys[site.threads[s].posts[i].turn],
+                    )
+                    for s, i in latest
+                ),
+            ),
+            "site-feed",
+        )
+    )
+    add(Output("style.css", css_key, "css"))
+    return outputs
 
 
 def site_feed_posts(site: Site, limit: int) -> tuple[list[tuple[str, int]], bool]:
@@ -222,6 +233,16 @@ def series_state(thread: Thread, limit: int) -> build_cache.SeriesState:
     latest = thread.latest
     index_part = digest(thread.key, str(len(thread.posts)), latest.ident if latest else "-")
     return (tuple(refs), index_part, len(thread.posts), tuple(newest))
+
+
+def site_feed_from_states(
+    states: dict[str, build_cache.SeriesState], limit: int
+) -> tuple[list[tuple[str, int]], bool]:
+    """``site_feed_posts`` from the series' states: the same posts in the same order
+    (a date and its UTC microseconds order alike), from at most ``limit`` rows a series
+    instead of every post."""
+    *rows, complete = site_feed_rows(states, limit)
+    return [(slug, index) for _micros, slug, _turn, index, _key in rows], bool(complete)
 
 
 def site_feed_rows(states: dict[str, build_cache.SeriesState], limit: int) -> list[Any]:

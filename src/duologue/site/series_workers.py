@@ -5,8 +5,9 @@ links and plans the whole site there while the workers wait, then reads every bo
 again in a second pool. Here each worker takes a whole series from its files to its
 written pages and feeds: a post is read once and its body never leaves the process
 that renders it. ``[[other#N]]`` targets in other series are read on their own, so a
-worker's keys equal those ``link_site`` gives; the parent links the site afterwards
-for the site index and the site feed (see ``duologue.site.build``).
+worker's keys equal those ``link_site`` gives. Each worker sends back its linked thread,
+its planned outputs and its series state: the parent only adds the site-wide files
+(see ``duologue.site.build``), without linking or planning 10,000 posts again.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from duologue.errors import DuologueError
 from duologue.model import Series, Settings
 from duologue.site import cache as build_cache
 from duologue.site import pool
-from duologue.site.linking import Target, digest, post_path
+from duologue.site.linking import Target, Thread, digest, post_path
 from duologue.site.load import InputScan, Signature, SourcePost, parse_many
-from duologue.site.plan import outputs_to_render, plan_outputs
+from duologue.site.plan import Output, outputs_to_render, plan_outputs, series_state
 from duologue.site.render import RENDER_VERSION, Progress, RenderState, render_series, rendering
 from duologue.site.writer import Stamp, Writer
 
@@ -47,8 +48,33 @@ class SeriesBuild:
 
 _JOB: SeriesBuild | None = None
 
-SeriesOutcome = tuple[list[SourcePost], dict[str, Stamp], int, int, int, dict[int, str]]
-"""``(posts, stamps, written, unchanged, rendered, bodies of its newest posts by index)``."""
+
+@dataclass
+class SeriesOutcome:
+    """What a worker sends back for one series."""
+
+    thread: Thread
+    outputs: list[Output]
+    """The series' planned outputs, with their keys."""
+    state: build_cache.SeriesState
+    stamps: dict[str, Stamp]
+    written: int
+    unchanged: int
+    rendered: int
+    bodies: dict[int, str]
+    """Body HTML of its newest ``feed_limit`` posts by index (for the site feed)."""
+
+
+@dataclass
+class WorkersOutcome:
+    """Every series built: what the parent needs for the site-wide files."""
+
+    threads: dict[str, Thread]
+    outputs: list[Output]
+    """Every series' planned outputs, in series order."""
+    states: dict[str, build_cache.SeriesState]
+    feed_bodies: dict[tuple[str, int], str]
+    rendered: int
 
 
 def share_workers(
@@ -65,15 +91,12 @@ def share_workers(
     return max(sizes) * min(workers, len(series)) <= sum(sizes) * 1.25
 
 
-def build_series_in_workers(
-    job: SeriesBuild, writer: Writer, report: Progress
-) -> tuple[dict[str, list[SourcePost]], dict[tuple[str, int], str], int]:
+def build_series_in_workers(job: SeriesBuild, writer: Writer, report: Progress) -> WorkersOutcome:
     """Parse, link, plan, render and write every series, a whole series per task, in
     worker processes: a post is read once and its body never leaves the process that
     renders it (the two-phase build parsed in one pool, sent every post back, and read
-    each body again in another). Gives the posts by series (for the site-wide files),
-    the bodies of each series' newest posts (for the site feed) and how many files were
-    rendered. The first error in series order is raised, as a one-process build would."""
+    each body again in another). The first error in series order is raised, as a
+    one-process build would."""
     global _JOB
     from concurrent.futures import as_completed
 
@@ -86,10 +109,9 @@ def build_series_in_workers(
     sizes = {slug: len(job.scan.posts.get(slug, [])) for slug in job.series}
     order = sorted(job.series, key=lambda slug: -sizes[slug])  # the biggest first
     total = sum(sizes.values())
-    sources: dict[str, list[SourcePost]] = {}
-    feed_bodies: dict[tuple[str, int], str] = {}
+    built: dict[str, SeriesOutcome] = {}
     errors: dict[str, DuologueError] = {}
-    rendered = done = 0
+    done = 0
     _JOB = job
     try:
         workers = min(pool.use_processes(total) or 1, len(order))
@@ -98,23 +120,27 @@ def build_series_in_workers(
             for future in as_completed(futures):
                 slug = futures[future]
                 try:
-                    posts, stamps, written, unchanged, count, bodies = future.result()
+                    outcome = built[slug] = future.result()
                 except DuologueError as error:
                     errors[slug] = error
                     continue
-                sources[slug] = posts
-                writer.stamps.update(stamps)
-                writer.written += written
-                writer.unchanged += unchanged
-                rendered += count
-                feed_bodies.update(((slug, i), html) for i, html in bodies.items())
+                writer.stamps.update(outcome.stamps)
+                writer.written += outcome.written
+                writer.unchanged += outcome.unchanged
                 done += sizes[slug]
                 report("building", done, total)
     finally:
         _JOB = None
     if errors:
         raise errors[min(errors)]
-    return sources, feed_bodies, rendered
+    slugs = sorted(built)
+    return WorkersOutcome(
+        threads={slug: built[slug].thread for slug in slugs},
+        outputs=[output for slug in slugs for output in built[slug].outputs],
+        states={slug: built[slug].state for slug in slugs},
+        feed_bodies={(slug, i): html for slug in slugs for i, html in built[slug].bodies.items()},
+        rendered=sum(outcome.rendered for outcome in built.values()),
+    )
 
 
 def build_one_series(slug: str) -> SeriesOutcome:
@@ -162,7 +188,16 @@ def build_one_series(slug: str) -> SeriesOutcome:
     with rendering(state):
         _slug, stamps, written, unchanged, bodies = render_series((slug, todo, tuple(newest)))
     writer.stamps.update(stamps)
-    return sources, writer.stamps, written, writer.unchanged + unchanged, len(todo), bodies
+    return SeriesOutcome(
+        thread,
+        plan.outputs,
+        series_state(thread, settings.feed_limit),
+        writer.stamps,
+        written,
+        writer.unchanged + unchanged,
+        len(todo),
+        bodies,
+    )
 
 
 class _OutsidePosts:
