@@ -25,6 +25,11 @@ from duologue.model import POST_FILE_PATTERN, Draft, Post, Settings
 MAX_FRONT_MATTER_BYTES = 64 * 1024
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 """Control characters, and the two non-characters XML 1.0 cannot carry (feeds would break)."""
+_CONTROL_BYTES = bytes(
+    0 if (b < 32 and b not in (9, 10, 13)) or b == 127 else 1 for b in range(256)
+)
+"""Byte → 0 for the control characters above, 1 for any other byte: in UTF-8 each of them
+is one byte that no other character's encoding contains."""
 FIELD_ORDER = (
     "title",
     "author",
@@ -201,10 +206,17 @@ def _canonical_url(meta: dict[str, Any], shown: str) -> str | None:
     return value
 
 
+def has_control_character(text: str) -> bool:
+    """Whether ``CONTROL_CHARACTERS`` occurs in ``text``; on a post's body a third of the
+    regex's time (one table lookup a byte in C, not a set test a character)."""
+    data = text.encode("utf-8", "surrogatepass")
+    return b"\x00" in data.translate(_CONTROL_BYTES) or "\ufffe" in text or "\uffff" in text
+
+
 def _body(body: str, shown: str) -> str:
     if not body.strip():
         raise InvalidInput(f"{shown}: the body is empty; write the post below the front matter.")
-    bad = CONTROL_CHARACTERS.search(body)
+    bad = CONTROL_CHARACTERS.search(body) if has_control_character(body) else None
     if bad:
         line = body.count("\n", 0, bad.start()) + 1
         raise InvalidInput(
@@ -214,9 +226,12 @@ def _body(body: str, shown: str) -> str:
     return body
 
 
-def parse_post(text: str, path: Path, series: str, settings: Settings) -> Post:
-    """A published post from its text; checks every field's type and the file name."""
-    shown = relative(path, settings.root)
+def parse_post(
+    text: str, path: Path, series: str, settings: Settings, *, shown: str | None = None
+) -> Post:
+    """A published post from its text; checks every field's type and the file name.
+    ``shown``: ``path`` relative to the workspace, when the caller has it already."""
+    shown = relative(path, settings.root) if shown is None else shown
     match = POST_FILE_PATTERN.match(path.name)
     if not match:
         raise InvalidInput(f"{shown}: a post's file name must look like 0001-some-title.md.")

@@ -132,7 +132,7 @@ def parse_source(settings: Settings, series: str, relpath: str) -> tuple[SourceP
     from duologue.posts import parse_post  # python-frontmatter: only when a post is parsed
 
     text = read_source_text(settings.root, relpath)
-    post = parse_post(text, settings.root / relpath, series, settings)
+    post = parse_post(text, settings.root / relpath, series, settings, shown=relpath)
     start = text.rfind(post.body)
     if start < 0:  # pragma: no cover - parse_post's body is always a slice of the text
         raise BuildError(f"{relpath}: could not find the body again; please report this.")
