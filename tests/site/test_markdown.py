@@ -7,8 +7,8 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from duologue.links import find_references
 from duologue.site.build import build_site
+from duologue.site.load import body_references
 from duologue.site.markdown import render_body, render_markdown
 from duologue.workspace import load_settings
 from tests.site.workspace import add_post, add_series, make_workspace
@@ -57,10 +57,14 @@ def test_github_extensions_render() -> None:
 
 
 def _linked(body: str) -> str:
-    """``body`` rendered with every reference resolving to a post titled ``T<n> & co``."""
-    references = [(r.series, r.turn, r.start, r.end) for r in find_references(body, "s")]
+    """``body`` rendered as the build does, every reference resolving to a post titled
+    ``T<n> & co``: every ``[[...]]`` of the text allowed, code or not, so only the
+    rendered HTML decides what is code."""
     return render_body(
-        body, "s", references, lambda s, t: (f"T{t} & co", f"https://example.org/{s}/{t}.html")
+        body,
+        "s",
+        body_references(body, "s"),
+        lambda s, t: (f"T{t} & co", f"https://example.org/{s}/{t}.html"),
     )
 
 
@@ -81,6 +85,11 @@ LINK_1 = '<a href="https://example.org/s/1.html">T1 &amp; co</a>'
         ("A [link with [[#1]] in it](https://example.org/x).", False),
         ("![[[#1]]](picture.png)", False),  # the alt text is an attribute
         ('A <span title="a > b [[#1]]">raw title</span>.', False),
+        ("    indented code [[#1]]", False),
+        ("> ```\n> [[#1]]\n> ```", False),  # a fence inside a quote
+        ("A ``code span with ` and [[#1]]`` here.", False),
+        # Only in the HTML once cmark decoded it: not in the text, so not keyed nor linked.
+        ("An entity &#91;[#1]] only.", False),
     ],
 )
 def test_references_are_linked_only_in_text(body: str, linked: bool) -> None:

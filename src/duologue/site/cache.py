@@ -30,7 +30,7 @@ from duologue.model import Post
 from duologue.site.load import Signature, SourcePost
 from duologue.site.writer import Stamp
 
-CACHE_FORMAT = 4
+CACHE_FORMAT = 5
 """Bump when what the cache holds changes shape; an old cache is then ignored."""
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from duologue.errors import BuildError
 from duologue.files import read_regular_file
-from duologue.links import find_references
+from duologue.links import REFERENCE
 from duologue.model import POST_FILE_PATTERN, SLUG_PATTERN, Post, Settings
 from duologue.workspace import SERIES_FILE, SETTINGS_FILE
 
@@ -46,7 +46,8 @@ class SourcePost:
     """Where the body starts in the text, in characters."""
     body_length: int
     references: tuple[tuple[str, int, int, int], ...]
-    """``(series, turn, start, end)`` of each ``[[...]]`` outside code, in body order."""
+    """``(series, turn, start, end)`` of every ``[[...]]`` in the body, in body order, in
+    code or not (see ``body_references``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,18 +137,33 @@ def parse_source(settings: Settings, series: str, relpath: str) -> tuple[SourceP
     start = text.rfind(post.body)
     if start < 0:  # pragma: no cover - parse_post's body is always a slice of the text
         raise BuildError(f"{relpath}: could not find the body again; please report this.")
-    references = tuple(
-        (ref.series, ref.turn, ref.start, ref.end) for ref in find_references(post.body, series)
-    )
     source = SourcePost(
         post=replace(post, body=""),
         relpath=relpath,
         digest=text_digest(text),
         body_start=start,
         body_length=len(post.body),
-        references=references,
+        references=body_references(post.body, series),
     )
     return source, post.body
+
+
+def body_references(body: str, series: str) -> tuple[tuple[str, int, int, int], ...]:
+    """``(series, turn, start, end)`` of every ``[[...]]`` in a body, code or not.
+
+    What a page may show of other posts: the build keys a body on these targets, and
+    links only these. Which of them become links is decided in the rendered HTML, where
+    cmark has already said what is code (``duologue.site.markdown``), so this needs no
+    code scan of its own; one inside code costs at most a needless re-render when its
+    target changes. ``check`` and ``publish`` still skip code in the Markdown
+    (``duologue.links.find_references``), as they report references to nothing.
+    """
+    if "[[" not in body:
+        return ()
+    return tuple(
+        (match["series"] or series, int(match["turn"]), match.start(), match.end())
+        for match in REFERENCE.finditer(body)
+    )
 
 
 def read_body(root: Path, source: SourcePost) -> str:

@@ -115,10 +115,11 @@ def link_references(
 ) -> str:
     """Each reference in the text of ``html`` as a link titled like its target.
 
-    Only references that ``find_references`` also found in the Markdown (``allowed``:
-    outside code) are linked, so the build's dependency keys always cover every title a
-    page shows. A reference to nothing is left as written, so the reader sees it (and
-    ``check`` reports it).
+    Only references listed in ``allowed`` (every ``[[...]]`` of the Markdown text, as
+    ``duologue.site.load.body_references`` finds them) are linked, so the build's
+    dependency keys always cover every title a page shows: a reference that only
+    appears once cmark has decoded an entity or an escape stays as written. A reference
+    to nothing is left as written too, so the reader sees it (and ``check`` reports it).
     """
     if "[[" not in html:
         return html
@@ -233,7 +234,7 @@ def render_body(
     resolve: Resolver,
 ) -> str:
     """A post body as the HTML that pages and feeds both carry; ``references`` are what
-    ``find_references`` found in it."""
+    ``duologue.site.load.body_references`` found in it."""
     raw_html = "<" in body
     html = render_markdown(body, raw_html=raw_html)
     return link_references(html, own_series, references, resolve, sanitised=raw_html)

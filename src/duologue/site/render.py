@@ -25,7 +25,7 @@ from duologue.site.writer import Stamp, Writer
 if TYPE_CHECKING:  # imported by the render itself: a no-op rebuild never loads them
     from duologue.site.feeds import FeedItem
 
-RENDER_VERSION = "2"
+RENDER_VERSION = "3"
 """Bump when the build renders differently, so every output is rendered again."""
 
 Progress = Callable[[str, int, int], None]
