@@ -56,7 +56,7 @@ from duologue.site.plan import (
 )
 from duologue.site.render import RENDER_VERSION, Progress, render_series_outputs
 from duologue.site.stamps import stamps_checked_aside
-from duologue.site.writer import Writer
+from duologue.site.writer import Writer, staged_folder
 from duologue.workspace import RESERVED_OUTPUT, check_web_url, load_series, series_toml_path
 
 
@@ -254,7 +254,7 @@ def _build_site(
         return BuildResult(out_dir, files, 0, 0, time.perf_counter() - started)
 
     # 2. Load, 3. link: only the series whose inputs changed, when nothing else did.
-    if only_series is None:
+    if only_series is None and out_dir.is_dir():
         fast = _rebuild_changed_series(
             settings,
             scan,
@@ -280,75 +280,77 @@ def _build_site(
     )
     stylesheet = STYLESHEET.read_bytes()
     css_key = digest(RENDER_VERSION, stylesheet.hex())
-    writer = Writer(out_dir)
-    context = _post_cache_context(settings)
-    cached = build_cache.load_post_cache(folder, context, (s.slug for s in series)).posts
-    if only_series is None and series_workers.share_workers(scan, series, cached):
-        # 2-4 at once, a whole series per worker; then the site-wide files here.
-        (folder / "jinja").mkdir(parents=True, exist_ok=True)
-        job = series_workers.SeriesBuild(
-            settings,
-            scan,
-            {s.slug: s for s in series},
-            cached,
-            context,
-            folder,
-            out_dir,
-            url,
-            manifest,
-            global_key,
-        )
-        built = series_workers.build_series_in_workers(job, writer, report)
-        # The workers linked and planned their series; only the site-wide files are left.
-        site = Site(settings.title, url, built.threads)
-        latest, complete = site_feed_from_states(built.states, settings.feed_limit)
-        site_wide = Plan(site_wide_outputs(site, latest, complete, global_key, css_key))
-        plan = Plan(built.outputs + site_wide.outputs)
-        todo = outputs_to_render(site_wide, manifest, out_dir, writer)
-        feed_bodies, series_rendered, states = built.feed_bodies, built.rendered, built.states
-    else:
-        sources = _load_posts(settings, scan, series, folder, report, cached)
-        site = link_site(settings.title, url, series, sources)
-        plan = plan_outputs(site, settings, only_series, global_key, css_key)
+    with staged_folder(out_dir) as (target, new_folder):
+        writer = Writer(target, new_folder=new_folder)
+        context = _post_cache_context(settings)
+        cached = build_cache.load_post_cache(folder, context, (s.slug for s in series)).posts
+        if only_series is None and series_workers.share_workers(scan, series, cached):
+            # 2-4 at once, a whole series per worker; then the site-wide files here.
+            (folder / "jinja").mkdir(parents=True, exist_ok=True)
+            job = series_workers.SeriesBuild(
+                settings,
+                scan,
+                {s.slug: s for s in series},
+                cached,
+                context,
+                folder,
+                target,
+                new_folder,
+                url,
+                manifest,
+                global_key,
+            )
+            built = series_workers.build_series_in_workers(job, writer, report)
+            # The workers linked and planned their series; only the site-wide files are left.
+            site = Site(settings.title, url, built.threads)
+            latest, complete = site_feed_from_states(built.states, settings.feed_limit)
+            site_wide = Plan(site_wide_outputs(site, latest, complete, global_key, css_key))
+            plan = Plan(built.outputs + site_wide.outputs)
+            todo = outputs_to_render(site_wide, manifest, target, writer)
+            feed_bodies, series_rendered, states = built.feed_bodies, built.rendered, built.states
+        else:
+            sources = _load_posts(settings, scan, series, folder, report, cached)
+            site = link_site(settings.title, url, series, sources)
+            plan = plan_outputs(site, settings, only_series, global_key, css_key)
 
-        # 4. Render what changed, and write.
-        todo = outputs_to_render(plan, manifest, out_dir, writer)
-        latest, complete = site_feed_posts(site, settings.feed_limit)
-        feed_wanted: dict[str, list[int]] = {}
-        if any(output.kind == "site-feed" for output in todo):
-            for slug, index in latest:
-                feed_wanted.setdefault(slug, []).append(index)
-        feed_bodies = render_series_outputs(
-            site, settings, folder, out_dir, url, todo, feed_wanted, writer, report
-        )
-        series_rendered = 0
-        states = (
-            {
-                slug: series_state(thread, settings.feed_limit)
-                for slug, thread in site.threads.items()
-            }
-            if only_series is None
-            else {}
-        )
+            # 4. Render what changed, and write.
+            todo = outputs_to_render(plan, manifest, target, writer)
+            latest, complete = site_feed_posts(site, settings.feed_limit)
+            feed_wanted: dict[str, list[int]] = {}
+            if any(output.kind == "site-feed" for output in todo):
+                for slug, index in latest:
+                    feed_wanted.setdefault(slug, []).append(index)
+            feed_bodies = render_series_outputs(
+                site, settings, folder, url, todo, feed_wanted, writer, report
+            )
+            series_rendered = 0
+            states = (
+                {
+                    slug: series_state(thread, settings.feed_limit)
+                    for slug, thread in site.threads.items()
+                }
+                if only_series is None
+                else {}
+            )
 
-    renderer = PageRenderer(root, folder / "jinja")
-    for output in todo:
-        if output.kind == "css":
-            writer.write(output.relpath, stylesheet)
-        elif output.kind == "index":
-            writer.write(output.relpath, renderer.site_index(site).encode("utf-8"))
-        elif output.kind == "site-feed":
-            items = [
-                FeedItem(site.threads[s], site.threads[s].posts[i], feed_bodies[(s, i)])
-                for s, i in latest
-            ]
-            writer.write(output.relpath, site_feed(site, items, complete))
+        renderer = PageRenderer(root, folder / "jinja")
+        for output in todo:
+            if output.kind == "css":
+                writer.write(output.relpath, stylesheet)
+            elif output.kind == "index":
+                writer.write(output.relpath, renderer.site_index(site).encode("utf-8"))
+            elif output.kind == "site-feed":
+                items = [
+                    FeedItem(site.threads[s], site.threads[s].posts[i], feed_bodies[(s, i)])
+                    for s, i in latest
+                ]
+                writer.write(output.relpath, site_feed(site, items, complete))
 
-    # Files an earlier build made that the site no longer has (a renamed or removed post).
-    in_scope = (
-        (lambda rel: rel.startswith(f"{only_series}/")) if only_series else (lambda _rel: True)
-    )
-    outputs = new_outputs(plan, manifest, writer, in_scope)
+        # Files an earlier build made that the site no longer has (a renamed or removed post).
+        in_scope = (
+            (lambda rel: rel.startswith(f"{only_series}/")) if only_series else (lambda _rel: True)
+        )
+        outputs = new_outputs(plan, manifest, writer, in_scope)
     build_cache.save_manifest(
         folder, out_key, build_cache.Manifest(options, signatures, outputs, states)
     )
@@ -444,7 +446,7 @@ def _rebuild_changed_series(
     plan = plan_outputs(site, settings, None, global_key, "", subset=dirty)
     writer = Writer(out_dir)
     todo = outputs_to_render(plan, manifest, out_dir, writer)
-    render_series_outputs(site, settings, folder, out_dir, url, todo, {}, writer, report)
+    render_series_outputs(site, settings, folder, url, todo, {}, writer, report)
     outputs = new_outputs(plan, manifest, writer, lambda rel: rel.partition("/")[0] in dirty)
     build_cache.save_manifest(
         folder, out_key, build_cache.Manifest(options, signatures, outputs, states)

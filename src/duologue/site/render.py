@@ -46,6 +46,8 @@ class RenderState:
     feed_limit: int
     fresh_bodies: dict[str, str] = field(default_factory=dict)
     """Relative path → body text of the posts this process parsed: not read again."""
+    new_folder: bool = False
+    """``out_dir`` is a first build's staging folder (``duologue.site.writer.Writer``)."""
 
 
 _STATE: RenderState | None = None
@@ -115,7 +117,7 @@ def render_series(job: SeriesJob) -> SeriesResult:
         elif output.kind == "archive":
             needed.update(feed_plan.archive_range(output.number))
     bodies = series_bodies(state, thread, needed)
-    writer = Writer(state.out_dir)
+    writer = Writer(state.out_dir, new_folder=state.new_folder)
     renderer = PageRenderer(state.root, state.bytecode_dir)
     feeds_done = False
     for output in outputs:
@@ -152,15 +154,14 @@ def render_series_outputs(
     site: Site,
     settings: Settings,
     folder: Path,
-    out_dir: Path,
     url: str,
     todo: list[Output],
     feed_wanted: dict[str, list[int]],
     writer: Writer,
     report: Progress,
 ) -> dict[tuple[str, int], str]:
-    """Render the series outputs in ``todo`` (in worker processes when there are many);
-    gives the bodies the site feed needs."""
+    """Render the series outputs in ``todo`` (in worker processes when there are many)
+    into ``writer``'s folder; gives the bodies the site feed needs."""
     by_series: dict[str, list[Output]] = {}
     for output in todo:
         if output.series:
@@ -175,7 +176,14 @@ def render_series_outputs(
     bytecode.mkdir(parents=True, exist_ok=True)
     body_context = digest(RENDER_VERSION, __version__, url)
     state = RenderState(
-        site, settings.root, out_dir, bytecode, folder, body_context, settings.feed_limit
+        site,
+        settings.root,
+        writer.out_dir,
+        bytecode,
+        folder,
+        body_context,
+        settings.feed_limit,
+        new_folder=writer.new_folder,
     )
     feed_bodies: dict[tuple[str, int], str] = {}
     with rendering(state):

@@ -41,6 +41,9 @@ class SeriesBuild:
     """The post cache's context (``duologue.site.build._post_cache_context``)."""
     folder: Path
     out_dir: Path
+    """Where to write: the output folder or a first build's staging folder."""
+    new_folder: bool
+    """``out_dir`` is a first build's staging folder (``duologue.site.writer.Writer``)."""
     url: str
     manifest: build_cache.Manifest
     global_key: str
@@ -166,7 +169,7 @@ def build_one_series(slug: str) -> SeriesOutcome:
 
     site = link_series(settings.title, job.url, job.series[slug], sources, _OutsidePosts(job))
     plan = plan_outputs(site, settings, None, job.global_key, "", subset={slug})
-    writer = Writer(job.out_dir)
+    writer = Writer(job.out_dir, new_folder=job.new_folder)
     todo = outputs_to_render(plan, job.manifest, job.out_dir, writer)
     thread = site.threads[slug]
     newest = sorted(
@@ -184,6 +187,7 @@ def build_one_series(slug: str) -> SeriesOutcome:
         digest(RENDER_VERSION, __version__, job.url),
         settings.feed_limit,
         fresh,
+        job.new_folder,
     )
     with rendering(state):
         _slug, stamps, written, unchanged, bodies = render_series((slug, todo, tuple(newest)))

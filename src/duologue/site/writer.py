@@ -2,7 +2,11 @@
 
 Every file is written atomically (a temporary file in the same folder, then a
 rename), and only when its bytes differ from what is there, so a rebuild that
-changes nothing rewrites nothing and a reader never sees half a page.
+changes nothing rewrites nothing and a reader never sees half a page. A writer for
+a *new* folder (``new_folder``: a first build's staging folder, which nobody reads
+until the build renames it into place, see ``duologue.site.build``) creates each
+file under its own name straight away: no comparison, no temporary name, half the
+system calls.
 
 Unlike ``duologue.files.write_atomic`` this does not fsync each file: the output
 is rebuilt from the workspace at will, and an fsync per file made a 10,000-post
@@ -15,6 +19,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 from duologue.errors import BuildError
@@ -37,8 +43,10 @@ def stamp_of(path: Path) -> Stamp | None:
 class Writer:
     """Writes files under one output folder and counts what it did."""
 
-    def __init__(self, out_dir: Path) -> None:
+    def __init__(self, out_dir: Path, *, new_folder: bool = False) -> None:
         self.out_dir = out_dir
+        self.new_folder = new_folder
+        """``out_dir`` was made empty for this build and nobody reads it yet."""
         self.written = 0
         self.unchanged = 0
         self.removed = 0
@@ -55,6 +63,12 @@ class Writer:
     def write(self, relpath: str, data: bytes) -> bool:
         """Put ``data`` at ``relpath``; False when the file already held exactly these bytes."""
         path = self._target(relpath)
+        if self.new_folder:
+            stamp = self._create(path, data)
+            if stamp is not None:
+                self.stamps[relpath] = stamp
+                self.written += 1
+                return True
         try:
             fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
         except (FileNotFoundError, NotADirectoryError):
@@ -99,13 +113,34 @@ class Writer:
         with contextlib.suppress(OSError):  # only succeeds on an empty folder
             path.parent.rmdir()
 
+    def _folder(self, folder: Path) -> None:
+        if folder not in self._made_dirs:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._made_dirs.add(folder)
+
+    def _create(self, path: Path, data: bytes) -> Stamp | None:
+        """Create ``path`` with ``data`` in a new folder; None if it exists already (a
+        file written twice in one build: replaced the usual way)."""
+        try:
+            self._folder(path.parent)
+            try:
+                fd = os.open(path, _CREATE, 0o644)
+            except FileExistsError:
+                return None
+            try:
+                _write_all(fd, data)
+                info = os.fstat(fd)
+            finally:
+                os.close(fd)
+        except OSError as error:
+            raise BuildError(f"{path}: cannot be written ({error.strerror}).") from None
+        return (info.st_size, info.st_mtime_ns, info.st_ino)
+
     def _replace(self, path: Path, data: bytes) -> Stamp:
         """Write a temporary file next to ``path`` and rename it over; the new file's stamp."""
         folder = path.parent
         try:
-            if folder not in self._made_dirs:
-                folder.mkdir(parents=True, exist_ok=True)
-                self._made_dirs.add(folder)
+            self._folder(folder)
             temp = f"{folder}{os.sep}.{path.name}.{os.getpid()}.tmp"
             try:
                 fd = os.open(temp, _CREATE, 0o644)
@@ -114,9 +149,7 @@ class Writer:
                 fd = os.open(temp, _CREATE, 0o644)
             try:
                 try:
-                    view = memoryview(data)
-                    while view:
-                        view = view[os.write(fd, view) :]
+                    _write_all(fd, data)
                     info = os.fstat(fd)  # rename keeps size, mtime and inode
                 finally:
                     os.close(fd)
@@ -128,3 +161,69 @@ class Writer:
         except OSError as error:
             raise BuildError(f"{path}: cannot be written ({error.strerror}).") from None
         return (info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+@contextlib.contextmanager
+def staged_folder(out_dir: Path) -> Iterator[tuple[Path, bool]]:
+    """Where a build writes: ``(folder, new_folder)``.
+
+    A first build (no output folder yet) writes into a hidden sibling folder that is
+    renamed to ``out_dir`` once everything is written: nobody ever sees half a site,
+    and its files need no temporary names (``Writer(new_folder=True)``). If the build
+    fails, the sibling is removed and no output folder appears. Any other build writes
+    in place, one atomic file at a time. A sibling left by a killed build is removed
+    the next time (its process is gone).
+    """
+    if os.path.lexists(out_dir):
+        yield out_dir, False
+        return
+    _remove_abandoned(out_dir)
+    staging = out_dir.with_name(f"{_STAGING_PREFIX.format(out_dir.name)}{os.getpid()}")
+    try:
+        staging.mkdir(parents=True)
+    except OSError:  # no room for a sibling (a read-only parent, a name clash): in place
+        yield out_dir, False
+        return
+    try:
+        yield staging, True
+        try:
+            os.rename(staging, out_dir)
+        except OSError as error:
+            raise BuildError(
+                f"{out_dir}: cannot put the built site there ({error.strerror}); "
+                "was the folder made during the build? Run `duologue build` again."
+            ) from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+_STAGING_PREFIX = ".{}.building-"
+
+
+def _remove_abandoned(out_dir: Path) -> None:
+    prefix = _STAGING_PREFIX.format(out_dir.name)
+    try:
+        siblings = [p for p in out_dir.parent.iterdir() if p.name.startswith(prefix)]
+    except OSError:
+        return
+    for sibling in siblings:
+        pid = sibling.name[len(prefix) :]
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(sibling, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
