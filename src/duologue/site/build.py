@@ -45,6 +45,7 @@ from duologue.site.load import (
 )
 from duologue.site.plan import (
     Plan,
+    feed_part,
     new_outputs,
     outputs_to_render,
     plan_outputs,
@@ -272,8 +273,8 @@ def _build_site(
             return fast
     series = _load_all_series(settings, scan)
 
-    from duologue.site.feeds import FeedItem, site_feed
-    from duologue.site.pages import PageRenderer, templates_fingerprint
+    from duologue.site.feeds import feed_item, site_feed
+    from duologue.site.pages import PageRenderer, index_entry, templates_fingerprint
 
     global_key = digest(
         RENDER_VERSION, __version__, url, settings.title, templates_fingerprint(root)
@@ -301,13 +302,18 @@ def _build_site(
                 global_key,
             )
             built = series_workers.build_series_in_workers(job, writer, report)
-            # The workers linked and planned their series; only the site-wide files are left.
-            site = Site(settings.title, url, built.threads)
-            latest, complete = site_feed_from_states(built.states, settings.feed_limit)
-            site_wide = Plan(site_wide_outputs(site, latest, complete, global_key, css_key))
+            # The workers linked, planned and wrote their series: the site-wide files are left.
+            rows, complete = site_feed_from_states(built.states, settings.feed_limit)
+            index_parts = [state[1] for state in built.states.values()]
+            feed_parts = [feed_part(built.keys[slug], key) for slug, _i, key in rows]
+            site_wide = Plan(
+                site_wide_outputs(index_parts, feed_parts, complete, global_key, css_key)
+            )
             plan = Plan(built.outputs + site_wide.outputs)
             todo = outputs_to_render(site_wide, manifest, target, writer)
-            feed_bodies, series_rendered, states = built.feed_bodies, built.rendered, built.states
+            index_entries = built.index_entries
+            feed_items = [built.feed_items[(slug, i)] for slug, i, _key in rows]
+            series_rendered, states = built.rendered, built.states
         else:
             sources = _load_posts(settings, scan, series, folder, report, cached)
             site = link_site(settings.title, url, series, sources)
@@ -322,6 +328,20 @@ def _build_site(
                     feed_wanted.setdefault(slug, []).append(index)
             feed_bodies = render_series_outputs(
                 site, settings, folder, url, todo, feed_wanted, writer, report
+            )
+            kinds = {output.kind for output in todo}
+            index_entries = (
+                [index_entry(thread) for thread in site.threads.values()]
+                if "index" in kinds
+                else []
+            )
+            feed_items = (
+                [
+                    feed_item(site.threads[s], site.threads[s].posts[i], feed_bodies[(s, i)])
+                    for s, i in latest
+                ]
+                if "site-feed" in kinds
+                else []
             )
             series_rendered = 0
             states = (
@@ -338,13 +358,10 @@ def _build_site(
             if output.kind == "css":
                 writer.write(output.relpath, stylesheet)
             elif output.kind == "index":
-                writer.write(output.relpath, renderer.site_index(site).encode("utf-8"))
+                page = renderer.site_index(Site(settings.title, url, {}), index_entries)
+                writer.write(output.relpath, page.encode("utf-8"))
             elif output.kind == "site-feed":
-                items = [
-                    FeedItem(site.threads[s], site.threads[s].posts[i], feed_bodies[(s, i)])
-                    for s, i in latest
-                ]
-                writer.write(output.relpath, site_feed(site, items, complete))
+                writer.write(output.relpath, site_feed(settings.title, url, feed_items, complete))
 
         # Files an earlier build made that the site no longer has (a renamed or removed post).
         in_scope = (

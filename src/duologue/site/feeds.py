@@ -21,7 +21,7 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
-from duologue.site.linking import Site, Thread, ThreadPost
+from duologue.site.linking import EPOCH, Thread, ThreadPost
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 THREAD_NS = "http://purl.org/syndication/thread/1.0"
@@ -87,11 +87,47 @@ class ThreadExtension(BaseExtension):  # type: ignore[misc]
 
 @dataclass(frozen=True, slots=True)
 class FeedItem:
-    """One post as a feed entry, with its body HTML already rendered."""
+    """One post as a feed entry, all it needs in plain values (``feed_item`` makes one):
+    small enough for a build worker to send the parent its series' newest posts for the
+    site feed instead of its whole linked thread."""
 
-    thread: Thread
-    placed: ThreadPost
-    body: str
+    slug: str
+    turn: int
+    date: datetime
+    series_title: str
+    post_id: str
+    """The entry's permanent id (``Series.post_id``)."""
+    title: str
+    url: str
+    author_name: str
+    author_url: str | None
+    content: str
+    """The body HTML and the cross-link footer."""
+    summary: str | None
+    tags: tuple[str, ...]
+    reply: tuple[str, str] | None
+    """``(id, url)`` of the post it answers (``thr:in-reply-to``)."""
+
+
+def feed_item(thread: Thread, placed: ThreadPost, body: str) -> FeedItem:
+    """``placed`` as a feed entry; ``body`` is its rendered body HTML."""
+    post, series = placed.post, thread.series
+    answered = thread.answered(placed)
+    return FeedItem(
+        slug=series.slug,
+        turn=post.turn,
+        date=post.date,
+        series_title=series.title,
+        post_id=series.post_id(post.turn),
+        title=post.title,
+        url=placed.url,
+        author_name=placed.author.name,
+        author_url=placed.author.url,
+        content=body + cross_links(thread, placed),
+        summary=post.summary,
+        tags=post.tags,
+        reply=None if answered is None else (series.post_id(answered.turn), answered.url),
+    )
 
 
 def cross_links(thread: Thread, placed: ThreadPost) -> str:
@@ -142,33 +178,28 @@ def _new_feed(
 def _add_items(feed: FeedGenerator, items: Sequence[FeedItem], *, with_series: bool) -> None:
     """Entries in the order given (feedgen would prepend them)."""
     for item in items:
-        thread, placed, post = item.thread, item.placed, item.placed.post
         entry = feed.add_entry(order="append")
-        title = f"{thread.series.title}: {post.title}" if with_series else post.title
-        entry.id(thread.series.post_id(post.turn))  # guid isPermaLink="false"
-        entry.title(title)
-        entry.link(href=placed.url, rel="alternate")
-        entry.published(post.date)
-        entry.updated(post.date)
-        author: dict[str, str] = {"name": placed.author.name}
-        if placed.author.url:
-            author["uri"] = placed.author.url
+        entry.id(item.post_id)  # guid isPermaLink="false"
+        entry.title(f"{item.series_title}: {item.title}" if with_series else item.title)
+        entry.link(href=item.url, rel="alternate")
+        entry.published(item.date)
+        entry.updated(item.date)
+        author: dict[str, str] = {"name": item.author_name}
+        if item.author_url:
+            author["uri"] = item.author_url
         entry.author(author)
-        entry.dc.dc_creator(placed.author.name)
-        entry.content(item.body + cross_links(thread, placed), type="html")
-        if post.summary:
-            entry.summary(post.summary)
-        for tag in post.tags:
+        entry.dc.dc_creator(item.author_name)
+        entry.content(item.content, type="html")
+        if item.summary:
+            entry.summary(item.summary)
+        for tag in item.tags:
             entry.category(term=tag)
-        answered = thread.answered(placed)
-        if answered is not None:
-            entry.thr.reply = (thread.series.post_id(answered.turn), answered.url)
+        if item.reply is not None:
+            entry.thr.reply = item.reply
 
 
 def _newest_first(items: Sequence[FeedItem]) -> list[FeedItem]:
-    return sorted(
-        items, key=lambda i: (i.placed.post.date, i.thread.series.slug, i.placed.turn), reverse=True
-    )
+    return sorted(items, key=lambda i: (i.date, i.slug, i.turn), reverse=True)
 
 
 def _xml(data: bytes) -> bytes:
@@ -242,7 +273,7 @@ def archive_feed(
     """``archive/<number>.xml``: an Atom archive document of RFC 5005."""
     series = thread.series
     url = archive_url(thread, number)
-    updated = max(i.placed.post.date for i in items)
+    updated = max(i.date for i in items)
     feed = _new_feed(
         f"{series.title} (archive {number})",
         series.description,
@@ -264,15 +295,17 @@ def archive_feed(
     return _xml(feed.atom_str(pretty=True))
 
 
-def site_feed(site: Site, items: Sequence[FeedItem], complete: bool) -> bytes:
-    """The root ``feed.xml``: every series together, newest first."""
+def site_feed(title: str, base_url: str, items: Sequence[FeedItem], complete: bool) -> bytes:
+    """The root ``feed.xml``: every series together, newest first; ``items`` are the
+    site's newest posts (``duologue.site.plan.site_feed_posts``), so the newest of them
+    is the site's newest post."""
     feed = _new_feed(
-        site.title,
-        f"Every series of {site.title}",
-        site.base_url,
-        site.base_url + "feed.xml",
-        site.base_url,
-        site.updated,
+        title,
+        f"Every series of {title}",
+        base_url,
+        base_url + "feed.xml",
+        base_url,
+        max((item.date for item in items), default=EPOCH),
         "en",
     )
     history: HistoryExtension = feed.fh

@@ -142,10 +142,6 @@ class Site:
         target = self._target(series, turn)
         return f"missing:{series}#{turn}" if target is None else target[2]
 
-    @property
-    def updated(self) -> datetime:
-        return max((t.updated for t in self.threads.values() if t.posts), default=EPOCH)
-
 
 def post_path(series: str, post: Post) -> str:
     return f"{series}/{post.turn:04d}-{post.slug}.html"

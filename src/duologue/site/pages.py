@@ -18,7 +18,7 @@ from duologue.model import Author
 from duologue.site.linking import Site, Thread, ThreadPost, digest
 from duologue.site.load import PACKAGE_TEMPLATES, STYLESHEET, TEMPLATES_DIR
 
-__all__ = ["STYLESHEET", "PageRenderer", "templates_fingerprint"]
+__all__ = ["STYLESHEET", "Fields", "PageRenderer", "index_entry", "templates_fingerprint"]
 MONTHS = (
     "January",
     "February",
@@ -215,18 +215,22 @@ class PageRenderer:
         )
         return self._render("series.html", context)
 
-    def site_index(self, site: Site) -> str:
+    def site_index(self, site: Site, entries: list[Fields]) -> str:
+        """The site index: ``entries`` are ``index_entry`` of every series, in slug order
+        (``site`` gives only its title and URL)."""
         context = self._base(site, site.title, "en", None)
-        context["series"] = [
-            Fields(
-                **vars(_series(thread)),
-                count=len(thread.posts),
-                latest=_entry(thread.latest, thread) if thread.latest else None,
-                next_author=_author(thread.next_author),
-            )
-            for thread in site.threads.values()
-        ]
+        context["series"] = entries
         return self._render("index.html", context)
+
+
+def index_entry(thread: Thread) -> Fields:
+    """What the site index shows of a series (a build worker sends it to the parent)."""
+    return Fields(
+        **vars(_series(thread)),
+        count=len(thread.posts),
+        latest=_entry(thread.latest, thread) if thread.latest else None,
+        next_author=_author(thread.next_author),
+    )
 
 
 def _series(thread: Thread) -> Fields:

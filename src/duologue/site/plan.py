@@ -106,49 +106,36 @@ def plan_outputs(
             )
     if only is None and subset is None:
         latest, complete = site_feed_posts(site, settings.feed_limit)
-        plan.outputs += site_wide_outputs(site, latest, complete, global_key, css_key)
+        index_parts = [index_part(thread) for thread in site.threads.values()]
+        feed_parts = [
+            feed_part(site.threads[s].key, site.threads[s].item_keys[site.threads[s].posts[i].turn])
+            for s, i in latest
+        ]
+        plan.outputs += site_wide_outputs(index_parts, feed_parts, complete, global_key, css_key)
     return plan
 
 
+def index_part(thread: Thread) -> str:
+    """A series' share of the site index's key: its settings, post count and latest post."""
+    latest = thread.latest
+    return digest(thread.key, str(len(thread.posts)), latest.ident if latest else "-")
+
+
+def feed_part(thread_key: str, item_key: str) -> str:
+    """A post's share of the site feed's key: its entry and its series' settings."""
+    return digest(thread_key, item_key)
+
+
 def site_wide_outputs(
-    site: Site, latest: list[tuple[str, int]], complete: bool, global_key: str, css_key: str
+    index_parts: list[str], feed_parts: list[str], complete: bool, global_key: str, css_key: str
 ) -> list[Output]:
-    """The site index, the site feed (``latest``, as ``site_feed_posts`` gives them) and
-    the stylesheet, with their keys."""
-    outputs: list[Output] = []
-    add = outputs.append
-    add(
-        Output(
-            "index.html",
-            digest(
-                global_key,
-                *(
-                    digest(t.key, str(len(t.posts)), t.latest.ident if t.latest else "-")
-                    for t in site.threads.values()
-                ),
-            ),
-            "index",
-        )
-    )
-    add(
-        Output(
-            "feed.xml",
-            digest(
-                global_key,
-                str(complete),
-                *(
-                    digest(
-                        site.threads[s].key,
-                        site.threads[s].item_keys[site.threads[s].posts[i].turn],
-                    )
-                    for s, i in latest
-                ),
-            ),
-            "site-feed",
-        )
-    )
-    add(Output("style.css", css_key, "css"))
-    return outputs
+    """The site index, the site feed and the stylesheet, with their keys: ``index_parts``
+    of every series in slug order, ``feed_parts`` of the site feed's posts in feed order."""
+    return [
+        Output("index.html", digest(global_key, *index_parts), "index"),
+        Output("feed.xml", digest(global_key, str(complete), *feed_parts), "site-feed"),
+        Output("style.css", css_key, "css"),
+    ]
 
 
 def site_feed_posts(site: Site, limit: int) -> tuple[list[tuple[str, int]], bool]:
@@ -230,19 +217,17 @@ def series_state(thread: Thread, limit: int) -> build_cache.SeriesState:
         ),
         reverse=True,
     )[:limit]
-    latest = thread.latest
-    index_part = digest(thread.key, str(len(thread.posts)), latest.ident if latest else "-")
-    return (tuple(refs), index_part, len(thread.posts), tuple(newest))
+    return (tuple(refs), index_part(thread), len(thread.posts), tuple(newest))
 
 
 def site_feed_from_states(
     states: dict[str, build_cache.SeriesState], limit: int
-) -> tuple[list[tuple[str, int]], bool]:
-    """``site_feed_posts`` from the series' states: the same posts in the same order
-    (a date and its UTC microseconds order alike), from at most ``limit`` rows a series
-    instead of every post."""
+) -> tuple[list[tuple[str, int, str]], bool]:
+    """``site_feed_posts`` from the series' states, each post with its item key: the same
+    posts in the same order (a date and its UTC microseconds order alike), from at most
+    ``limit`` rows a series instead of every post."""
     *rows, complete = site_feed_rows(states, limit)
-    return [(slug, index) for _micros, slug, _turn, index, _key in rows], bool(complete)
+    return [(slug, index, key) for _micros, slug, _turn, index, key in rows], bool(complete)
 
 
 def site_feed_rows(states: dict[str, build_cache.SeriesState], limit: int) -> list[Any]:

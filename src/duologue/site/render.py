@@ -226,6 +226,6 @@ def _collect(
 
 
 def items_of(thread: Thread, indexes: Iterable[int], bodies: dict[int, str]) -> list[FeedItem]:
-    from duologue.site.feeds import FeedItem
+    from duologue.site.feeds import feed_item
 
-    return [FeedItem(thread, thread.posts[i], bodies[i]) for i in indexes]
+    return [feed_item(thread, thread.posts[i], bodies[i]) for i in indexes]

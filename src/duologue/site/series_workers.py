@@ -5,9 +5,10 @@ links and plans the whole site there while the workers wait, then reads every bo
 again in a second pool. Here each worker takes a whole series from its files to its
 written pages and feeds: a post is read once and its body never leaves the process
 that renders it. ``[[other#N]]`` targets in other series are read on their own, so a
-worker's keys equal those ``link_site`` gives. Each worker sends back its linked thread,
-its planned outputs and its series state: the parent only adds the site-wide files
-(see ``duologue.site.build``), without linking or planning 10,000 posts again.
+worker's keys equal those ``link_site`` gives. Each worker sends back its planned
+outputs, its series state and what the site index and the site feed show of it: the
+parent only adds the site-wide files (see ``duologue.site.build``), without linking,
+planning or even loading 10,000 posts again.
 """
 
 from __future__ import annotations
@@ -15,17 +16,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from duologue import __version__
 from duologue.errors import DuologueError
 from duologue.model import Series, Settings
 from duologue.site import cache as build_cache
 from duologue.site import pool
-from duologue.site.linking import Target, Thread, digest, post_path
+from duologue.site.linking import Target, digest, post_path
 from duologue.site.load import InputScan, Signature, SourcePost, parse_many
 from duologue.site.plan import Output, outputs_to_render, plan_outputs, series_state
 from duologue.site.render import RENDER_VERSION, Progress, RenderState, render_series, rendering
 from duologue.site.writer import Stamp, Writer
+
+if TYPE_CHECKING:  # imported by the build itself, after the no-op check
+    from duologue.site.feeds import FeedItem
+    from duologue.site.pages import Fields
 
 
 @dataclass
@@ -54,9 +60,16 @@ _JOB: SeriesBuild | None = None
 
 @dataclass
 class SeriesOutcome:
-    """What a worker sends back for one series."""
+    """What a worker sends back for one series: what the site-wide files need of it, not
+    its linked thread (pickling a 1,000-post thread and loading it again in the parent
+    cost ~55 ms a series)."""
 
-    thread: Thread
+    key: str
+    """``Thread.key``."""
+    index_entry: Fields
+    """What the site index shows of the series."""
+    feed_items: dict[int, FeedItem]
+    """Its newest ``feed_limit`` posts as feed entries, by index (for the site feed)."""
     outputs: list[Output]
     """The series' planned outputs, with their keys."""
     state: build_cache.SeriesState
@@ -64,19 +77,20 @@ class SeriesOutcome:
     written: int
     unchanged: int
     rendered: int
-    bodies: dict[int, str]
-    """Body HTML of its newest ``feed_limit`` posts by index (for the site feed)."""
 
 
 @dataclass
 class WorkersOutcome:
     """Every series built: what the parent needs for the site-wide files."""
 
-    threads: dict[str, Thread]
+    keys: dict[str, str]
+    """Series slug → ``Thread.key``, in slug order."""
+    index_entries: list[Fields]
+    """``index_entry`` of every series, in slug order."""
+    feed_items: dict[tuple[str, int], FeedItem]
     outputs: list[Output]
     """Every series' planned outputs, in series order."""
     states: dict[str, build_cache.SeriesState]
-    feed_bodies: dict[tuple[str, int], str]
     rendered: int
 
 
@@ -138,17 +152,22 @@ def build_series_in_workers(job: SeriesBuild, writer: Writer, report: Progress) 
         raise errors[min(errors)]
     slugs = sorted(built)
     return WorkersOutcome(
-        threads={slug: built[slug].thread for slug in slugs},
+        keys={slug: built[slug].key for slug in slugs},
+        index_entries=[built[slug].index_entry for slug in slugs],
+        feed_items={
+            (slug, i): item for slug in slugs for i, item in built[slug].feed_items.items()
+        },
         outputs=[output for slug in slugs for output in built[slug].outputs],
         states={slug: built[slug].state for slug in slugs},
-        feed_bodies={(slug, i): html for slug in slugs for i, html in built[slug].bodies.items()},
         rendered=sum(outcome.rendered for outcome in built.values()),
     )
 
 
 def build_one_series(slug: str) -> SeriesOutcome:
     """One series from its files to its written pages and feeds (in a worker)."""
+    from duologue.site.feeds import feed_item
     from duologue.site.linking import link_series
+    from duologue.site.pages import index_entry
 
     job = _JOB
     if job is None:  # pragma: no cover - set before the fork
@@ -193,14 +212,15 @@ def build_one_series(slug: str) -> SeriesOutcome:
         _slug, stamps, written, unchanged, bodies = render_series((slug, todo, tuple(newest)))
     writer.stamps.update(stamps)
     return SeriesOutcome(
-        thread,
+        thread.key,
+        index_entry(thread),
+        {i: feed_item(thread, thread.posts[i], body) for i, body in bodies.items()},
         plan.outputs,
         series_state(thread, settings.feed_limit),
         writer.stamps,
         written,
         writer.unchanged + unchanged,
         len(todo),
-        bodies,
     )
 
 
