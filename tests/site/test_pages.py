@@ -133,3 +133,23 @@ def test_a_workspace_template_may_read_fields_as_keys_or_attributes(tmp_path: Pa
     build_site(load_settings(root))
     page = (root / "public/s/0002-post-2.html").read_text()
     assert "<p>Second|Second|First|https://example.org/s/|Ben Okafor|application/rss+xml</p>" in page
+
+
+def test_a_workspace_author_card_shows_on_post_thread_and_index_pages(tmp_path: Path) -> None:
+    """Post and thread pages show ``_author.html`` rendered once per author (``card``); a
+    workspace override applies everywhere, and may read ``site`` as well as ``author``."""
+    root = make_workspace(tmp_path / "ws")
+    add_series(root, "s")
+    for turn in (1, 2, 3):
+        add_post(root, "s", turn)
+    (root / "templates").mkdir()
+    (root / "templates/_author.html").write_text(
+        '<i class="p-author h-card">{{ author.name }} of {{ site.title }} &amp; co</i>'
+    )
+    build_site(load_settings(root))
+    out = root / "public"
+    card = '<i class="p-author h-card">Ana Lima of Sample dialogues &amp; co</i>'
+    assert card in (out / "s/0003-post-3.html").read_text()
+    assert (out / "s/index.html").read_text().count(card) == 2  # turns 1 and 3
+    assert card in (out / "index.html").read_text()
+    assert card.replace("Ana Lima", "Ben Okafor") in (out / "s/0002-post-2.html").read_text()

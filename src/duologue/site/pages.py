@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from duologue.model import Author
 from duologue.site.linking import Site, Thread, ThreadPost, digest
@@ -119,6 +120,7 @@ class PageRenderer:
             ),
         )
         self._feed_lists: dict[tuple[int, str | None], list[Fields]] = {}
+        self._cards: dict[tuple[int, Author], Markup] = {}
 
     def _render(self, name: str, context: dict[str, Any]) -> str:
         from duologue.errors import BuildError
@@ -133,16 +135,37 @@ class PageRenderer:
                 f"template {name}{where}: {error.message or error}; fix the template."
             ) from None
 
+    @staticmethod
+    def _site(site: Site) -> Fields:
+        return Fields(title=site.title, base_url=site.base_url)
+
     def _base(
         self, site: Site, page_title: str, lang: str, thread: Thread | None
     ) -> dict[str, Any]:
         return {
-            "site": Fields(title=site.title, base_url=site.base_url),
+            "site": self._site(site),
             "lang": lang,
             "page_title": page_title,
             "feeds": self._feeds(site, thread),
             "canonical": None,
         }
+
+    def _card(self, site: Site, author: Author) -> Markup:
+        """``_author.html`` for ``author``, rendered once: a thread page shows the same two
+        or three h-cards a thousand times, and an include cost more than the rest of a
+        post's entry."""
+        key = (id(site), author)
+        card = self._cards.get(key)
+        if card is None:
+            context = {"author": _author(author), "site": self._site(site)}
+            # Safe: the output of an autoescaping template, as an include's would be.
+            card = self._cards[key] = Markup(self._render("_author.html", context))  # noqa: S704
+        return card
+
+    def _entry_with_card(self, site: Site, placed: ThreadPost, thread: Thread) -> Fields:
+        entry = _entry(placed, thread)
+        entry.author.card = self._card(site, placed.author)
+        return entry
 
     def _feeds(self, site: Site, thread: Thread | None) -> list[Fields]:
         """The feeds a page links to: the same for every page of a series, so made once."""
@@ -185,7 +208,7 @@ class PageRenderer:
         context.update(
             canonical=placed.post.canonical_url,
             series=_series(thread),
-            post=_entry(placed, thread),
+            post=self._entry_with_card(site, placed, thread),
             body=body,
             reply_to=_link(thread.answered(placed)),
             replies=[_link(p) for p in thread.answers(placed.turn)],
@@ -201,7 +224,7 @@ class PageRenderer:
         due = thread.reply_due
         posts = []
         for placed, body in zip(thread.posts, bodies, strict=True):
-            entry = _entry(placed, thread)
+            entry = self._entry_with_card(site, placed, thread)
             entry.body = body
             posts.append(entry)
         context.update(
