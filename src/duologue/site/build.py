@@ -238,8 +238,8 @@ def _build_site(
     # 1. No-op check: signatures only (the outputs' stamps checked alongside the inputs').
     options = digest(RENDER_VERSION, __version__, str(out_dir), url, only_series or "")
     manifest = build_cache.load_manifest(folder, out_key)
-    listed = manifest.outputs if manifest.options == options else {}
-    with stamps_checked_aside(out_dir, listed) as outputs_hold:
+    count = manifest.output_count if manifest.options == options else 0
+    with stamps_checked_aside(out_dir, count, lambda: manifest.outputs) as outputs_hold:
         scan = scan_inputs(root)
         if only_series is not None and only_series not in scan.series:
             load_series(settings, only_series)  # raises the clear UnknownSeries
@@ -247,10 +247,10 @@ def _build_site(
         signatures = {**scan.signatures, **_package_signatures()}
         unchanged = manifest.options == options and manifest.inputs == signatures and outputs_hold()
     if unchanged:
-        files = sum(
-            1
-            for rel in manifest.outputs
-            if only_series is None or rel.startswith(f"{only_series}/")
+        files = (
+            manifest.output_count
+            if only_series is None
+            else sum(1 for rel in manifest.outputs if rel.startswith(f"{only_series}/"))
         )
         return BuildResult(out_dir, files, 0, 0, time.perf_counter() - started)
 

@@ -71,17 +71,48 @@ PostRow = tuple[Any, ...]
 """A ``SourcePost`` flattened to a tuple of builtins, for the same reason."""
 
 
-@dataclass
 class Manifest:
-    """What one build of one output folder read and wrote."""
+    """What one build of one output folder read and wrote.
 
-    options: str = ""
-    """Hash of the build options and duologue's version."""
-    inputs: dict[str, Signature] = field(default_factory=dict)
-    outputs: dict[str, OutputRecord] = field(default_factory=dict)
-    series: dict[str, SeriesState] = field(default_factory=dict)
-    """Series slug → what the series' last link and plan left, so a rebuild can skip
-    series whose inputs did not change (see ``duologue.site.build``)."""
+    ``options``: hash of the build options and duologue's version; ``inputs``: every
+    input's signature; ``outputs``: every output's key and stamp; ``series``: per series
+    slug, what the series' last link and plan left, so a rebuild can skip series whose
+    inputs did not change (see ``duologue.site.build``). ``outputs`` is decoded on first
+    use: a no-op rebuild decodes it only in the process that checks the stamps
+    (``duologue.site.stamps``), alongside the scan of the inputs.
+    """
+
+    def __init__(
+        self,
+        options: str = "",
+        inputs: dict[str, Signature] | None = None,
+        outputs: dict[str, OutputRecord] | None = None,
+        series: dict[str, SeriesState] | None = None,
+        *,
+        packed_outputs: bytes = b"",
+        output_count: int = 0,
+    ) -> None:
+        self.options = options
+        self.inputs = inputs if inputs is not None else {}
+        self.series = series if series is not None else {}
+        self._outputs = outputs
+        self._packed = packed_outputs
+        self.output_count = len(outputs) if outputs is not None else output_count
+
+    @property
+    def outputs(self) -> dict[str, OutputRecord]:
+        if self._outputs is None:
+            self._outputs = _unpack_outputs(self._packed)
+            self._packed = b""
+        return self._outputs
+
+
+def _unpack_outputs(packed: bytes) -> dict[str, OutputRecord]:
+    try:
+        found = marshal.loads(packed)  # noqa: S302 - our own file (see module docstring)
+    except (EOFError, ValueError, TypeError):
+        return {}  # every output then counts as touched: rendered again
+    return found if isinstance(found, dict) else {}
 
 
 @dataclass
@@ -193,18 +224,25 @@ def load_manifest(folder: Path, out_key: str) -> Manifest:
             data = marshal.loads(handle.read())  # noqa: S302 - our own file (see module docstring)
     except (OSError, EOFError, ValueError, TypeError):
         return Manifest()
-    if not isinstance(data, tuple) or len(data) != 5 or data[0] != CACHE_FORMAT:
+    if not isinstance(data, tuple) or len(data) != 6 or data[0] != CACHE_FORMAT:
         return Manifest()
-    _format, options, inputs, outputs, series = data
-    if not (isinstance(inputs, dict) and isinstance(outputs, dict) and isinstance(series, dict)):
+    _format, options, inputs, count, packed, series = data
+    if not (
+        isinstance(inputs, dict)
+        and isinstance(count, int)
+        and isinstance(packed, bytes)
+        and isinstance(series, dict)
+    ):
         return Manifest()
-    return Manifest(options, inputs, outputs, series)
+    return Manifest(options, inputs, None, series, packed_outputs=packed, output_count=count)
 
 
 def save_manifest(folder: Path, out_key: str, manifest: Manifest) -> None:
     """Best effort, like the other cache files."""
     path = _manifest_path(folder, out_key)
-    data = (CACHE_FORMAT, manifest.options, manifest.inputs, manifest.outputs, manifest.series)
+    outputs = manifest.outputs
+    packed = marshal.dumps(outputs)  # a blob inside the file: decoded only when needed
+    data = (CACHE_FORMAT, manifest.options, manifest.inputs, len(outputs), packed, manifest.series)
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

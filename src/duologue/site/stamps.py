@@ -38,22 +38,25 @@ def stamps_hold(out_dir: Path, outputs: dict[str, OutputRecord]) -> bool:
 
 @contextlib.contextmanager
 def stamps_checked_aside(
-    out_dir: Path, outputs: dict[str, OutputRecord]
+    out_dir: Path, count: int, outputs: Callable[[], dict[str, OutputRecord]]
 ) -> Iterator[Callable[[], bool]]:
-    """Start ``stamps_hold`` now, in a forked child when that pays; the context gives a
-    function that waits for the answer. Leaving the context never leaves a child behind.
+    """Start ``stamps_hold`` now for the ``count`` outputs that ``outputs()`` gives (it
+    decodes them, so that too happens in the child), in a forked child when that pays;
+    the context gives a function that waits for the answer. Leaving the context never
+    leaves a child behind.
 
     Forking is safe here: the build has started no thread yet, and the child only
-    calls ``lstat`` and leaves with ``os._exit`` (no buffers flushed, no cleanup run).
+    decodes, calls ``lstat`` and leaves with ``os._exit`` (no buffers flushed, no
+    cleanup run).
     """
-    if len(outputs) < ASIDE_MIN or not _can_fork():
-        yield lambda: stamps_hold(out_dir, outputs)
+    if count < ASIDE_MIN or not _can_fork():
+        yield lambda: stamps_hold(out_dir, outputs())
         return
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child; coverage does not follow it
         held = False
         with contextlib.suppress(BaseException):
-            held = stamps_hold(out_dir, outputs)
+            held = stamps_hold(out_dir, outputs())
         os._exit(0 if held else 1)
     answer: list[bool] = []
 
