@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 from duologue.errors import InvalidInput
@@ -113,6 +112,8 @@ def decode_text(data: bytes, shown: str, limit: int = MAX_TEXT_BYTES) -> str:
 def _durable_temp(path: Path, payload: bytes) -> str:
     """A fully written, fsynced temporary file beside ``path``; returns its name."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    import tempfile  # only here: most commands never write a file this way
+
     fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -155,17 +155,17 @@ def _clean_build(root: Path, tmp_path: Path) -> dict[str, bytes]:
 
 def _linked_series(monkeypatch) -> list[set[str]]:
     """Records the series each build links."""
-    import duologue.site.build as build
+    import duologue.site.linking as linking
 
     calls: list[set[str]] = []
-    real = build.link_site
+    real = linking.link_site
 
     def spy(title, base_url, series, sources):  # type: ignore[no-untyped-def]
         series = list(series)
         calls.append({s.slug for s in series})
         return real(title, base_url, series, sources)
 
-    monkeypatch.setattr(build, "link_site", spy)
+    monkeypatch.setattr(linking, "link_site", spy)
     return calls
 
 

@@ -11,7 +11,7 @@ from duologue.errors import DuologueError
 from duologue.site import cache as build_cache
 from duologue.site import pool, series_workers
 from duologue.site.build import build_site
-from duologue.site.linking import digest
+from duologue.site.keys import digest
 from duologue.workspace import load_settings
 from tests.site.workspace import add_post, add_series, make_workspace
 

@@ -27,38 +27,24 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from duologue import __version__
 from duologue.errors import BuildError, UnknownSeries
 from duologue.model import Series, Settings
 from duologue.site import cache as build_cache
-from duologue.site import pool, series_workers
-from duologue.site.linking import Site, digest, link_site
-from duologue.site.load import (
-    PACKAGE_TEMPLATES,
-    STYLESHEET,
-    InputScan,
-    Signature,
-    SourcePost,
-    parse_many,
-    scan_inputs,
-)
-from duologue.site.plan import (
-    Plan,
-    feed_part,
-    new_outputs,
-    outputs_to_render,
-    plan_outputs,
-    series_state,
-    site_feed_from_states,
-    site_feed_posts,
-    site_feed_rows,
-    site_wide_outputs,
-)
-from duologue.site.render import RENDER_VERSION, Progress, render_series_outputs
+from duologue.site.keys import RENDER_VERSION, digest
+from duologue.site.load import PACKAGE_TEMPLATES, STYLESHEET, parse_many, scan_inputs
 from duologue.site.stamps import stamps_checked_aside
 from duologue.site.writer import Writer, staged_folder
 from duologue.workspace import RESERVED_OUTPUT, check_web_url, load_series, series_toml_path
+
+if TYPE_CHECKING:
+    from duologue.site.load import InputScan, Signature, SourcePost
+    from duologue.site.render import Progress
+
+# Linking, planning and rendering are imported in the functions that do them: a no-op
+# rebuild (the common case) never loads them.
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +127,8 @@ def _load_posts(
 ) -> dict[str, list[SourcePost]]:
     """Every post by series; bodies are not kept (the render phase reads those it needs).
     ``cached``: the post cache of these series, when the caller has loaded it already."""
+    from duologue.site import pool
+
     context = _post_cache_context(settings)
     if cached is None:
         slugs = (s.slug for s in series)
@@ -273,8 +261,22 @@ def _build_site(
             return fast
     series = _load_all_series(settings, scan)
 
+    from duologue.site import series_workers
     from duologue.site.feeds import feed_item, site_feed
+    from duologue.site.linking import Site, link_site
     from duologue.site.pages import PageRenderer, index_entry, templates_fingerprint
+    from duologue.site.plan import (
+        Plan,
+        feed_part,
+        new_outputs,
+        outputs_to_render,
+        plan_outputs,
+        series_state,
+        site_feed_from_states,
+        site_feed_posts,
+        site_wide_outputs,
+    )
+    from duologue.site.render import render_series_outputs
 
     global_key = digest(
         RENDER_VERSION, __version__, url, settings.title, templates_fingerprint(root)
@@ -432,6 +434,16 @@ def _rebuild_changed_series(
             dirty.add(slug)  # its references show titles and URLs of a changed series
     if not dirty:  # pragma: no cover - the no-op check found something to do
         return None
+
+    from duologue.site.linking import link_site
+    from duologue.site.plan import (
+        new_outputs,
+        outputs_to_render,
+        plan_outputs,
+        series_state,
+        site_feed_rows,
+    )
+    from duologue.site.render import render_series_outputs
 
     selected = [s for s in _load_all_series(settings, scan) if s.slug in dirty]
     sources = _load_posts(settings, scan, selected, folder, report)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import marshal
 import os
-import pickle
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,6 +182,8 @@ def _source_post(row: PostRow) -> SourcePost:
 
 
 def _load(path: Path) -> Any:
+    import pickle  # only here and in _save: a no-op rebuild reads no post cache
+
     try:
         with path.open("rb") as handle:
             data = pickle.loads(handle.read())  # noqa: S301 - our own file under .git (see module docstring)
@@ -204,6 +205,8 @@ def _load(path: Path) -> Any:
 
 def _save(path: Path, value: object) -> None:
     """Best effort: a cache that cannot be written only makes the next build slower."""
+    import pickle
+
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

@@ -7,7 +7,6 @@ it changes, so the build can tell which outputs to render again.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -15,17 +14,12 @@ from datetime import UTC, datetime, timedelta
 from duologue.errors import BuildError
 from duologue.links import replies_by_turn
 from duologue.model import Author, Post, Series
+from duologue.site.keys import digest
 from duologue.site.load import SourcePost
 from duologue.turns import next_author
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 """The date of a feed with no posts: never the clock, so the output stays the same."""
-
-
-def digest(*parts: str) -> str:
-    """A short stable hash of some strings (a key, never shown to anyone)."""
-    joined = "\x00".join(parts).encode("utf-8", "surrogatepass")
-    return hashlib.blake2b(joined, digest_size=16).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,8 @@ import jinja2
 from markupsafe import Markup
 
 from duologue.model import Author
-from duologue.site.linking import Site, Thread, ThreadPost, digest
+from duologue.site.keys import digest
+from duologue.site.linking import Site, Thread, ThreadPost
 from duologue.site.load import PACKAGE_TEMPLATES, STYLESHEET, TEMPLATES_DIR
 
 __all__ = ["STYLESHEET", "Fields", "PageRenderer", "index_entry", "templates_fingerprint"]

@@ -18,7 +18,8 @@ from typing import Any
 
 from duologue.model import Settings
 from duologue.site import cache as build_cache
-from duologue.site.linking import EPOCH, Site, Thread, digest
+from duologue.site.keys import digest
+from duologue.site.linking import EPOCH, Site, Thread
 from duologue.site.writer import Writer
 
 

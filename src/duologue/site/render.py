@@ -17,16 +17,14 @@ from duologue import __version__
 from duologue.model import Settings
 from duologue.site import cache as build_cache
 from duologue.site import pool
-from duologue.site.linking import Site, Thread, digest
+from duologue.site.keys import RENDER_VERSION, digest
+from duologue.site.linking import Site, Thread
 from duologue.site.load import read_body
 from duologue.site.plan import Output
 from duologue.site.writer import Stamp, Writer
 
 if TYPE_CHECKING:  # imported by the render itself: a no-op rebuild never loads them
     from duologue.site.feeds import FeedItem
-
-RENDER_VERSION = "3"
-"""Bump when the build renders differently, so every output is rendered again."""
 
 Progress = Callable[[str, int, int], None]
 """``progress(what, done, total)``: called as work completes; the CLI draws a bar with it."""

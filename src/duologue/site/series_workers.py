@@ -23,10 +23,11 @@ from duologue.errors import DuologueError
 from duologue.model import Series, Settings
 from duologue.site import cache as build_cache
 from duologue.site import pool
-from duologue.site.linking import Target, digest, post_path
+from duologue.site.keys import RENDER_VERSION, digest
+from duologue.site.linking import Target, post_path
 from duologue.site.load import InputScan, Signature, SourcePost, parse_many
 from duologue.site.plan import Output, outputs_to_render, plan_outputs, series_state
-from duologue.site.render import RENDER_VERSION, Progress, RenderState, render_series, rendering
+from duologue.site.render import Progress, RenderState, render_series, rendering
 from duologue.site.writer import Stamp, Writer
 
 if TYPE_CHECKING:  # imported by the build itself, after the no-op check
