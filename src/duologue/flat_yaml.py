@@ -18,7 +18,9 @@ disagree on what a value means.
 
 from __future__ import annotations
 
+import contextlib
 import re
+from datetime import datetime
 from typing import Any
 
 import yaml
@@ -47,6 +49,13 @@ _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)")
+
+_ISO_SECONDS = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2}"
+)
+"""The timestamps duologue itself writes: ``datetime.fromisoformat`` builds the same
+value as PyYAML's constructor for these, in a quarter of the time; anything it refuses
+(``+05:75``, PyYAML adds the minutes up) goes to PyYAML."""
 
 _RESOLVERS: dict[Any, list[tuple[str, re.Pattern[str]]]] = yaml.SafeLoader.yaml_implicit_resolvers
 _CONSTRUCTOR = SafeConstructor()
@@ -80,6 +89,9 @@ def _plain(value: str, *, in_flow: bool) -> Any:
     if tag == _INT and _DECIMAL.fullmatch(value):
         return int(value)
     if tag == _TIMESTAMP and not in_flow:
+        if _ISO_SECONDS.fullmatch(value):
+            with contextlib.suppress(ValueError):
+                return datetime.fromisoformat(value)
         try:
             return _CONSTRUCTOR.construct_yaml_timestamp(ScalarNode(tag, value))
         except ValueError:  # 2026-13-45: PyYAML says what is wrong

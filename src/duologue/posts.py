@@ -19,7 +19,7 @@ from frontmatter.default_handlers import YAMLHandler
 
 from duologue import flat_yaml
 from duologue.errors import InvalidInput
-from duologue.files import read_text, relative
+from duologue.files import read_text, relative, unix_newlines
 from duologue.model import POST_FILE_PATTERN, Draft, Post, Settings
 
 MAX_FRONT_MATTER_BYTES = 64 * 1024
@@ -100,8 +100,8 @@ _HANDLER = _StrictYAMLHandler()
 
 def split_document(text: str, shown: str) -> tuple[dict[str, Any], str]:
     """Front matter and body of a post or draft; ``InvalidInput`` naming ``shown`` if broken."""
-    stripped = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    if not _HANDLER.detect(stripped.strip()):
+    stripped = unix_newlines(text.lstrip("\ufeff")).strip()
+    if not _HANDLER.detect(stripped):
         raise InvalidInput(
             f"{shown}: has no front matter; start the file with a `---` line, the fields, "
             "and another `---` line."
@@ -109,7 +109,7 @@ def split_document(text: str, shown: str) -> tuple[dict[str, Any], str]:
     try:
         # Not frontmatter.parse: it treats unclosed front matter as a body without any, and
         # silently drops front matter that is not a mapping; both must be refused here.
-        front, body = _HANDLER.split(stripped.strip())
+        front, body = _HANDLER.split(stripped)
     except ValueError:
         raise InvalidInput(
             f"{shown}: front matter is not closed; end it with a `---` line."

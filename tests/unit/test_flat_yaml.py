@@ -132,6 +132,13 @@ PIECES = st.sampled_from(
         "true",
         "2026-11-27",
         "2026-11-27T09:30:00+00:00",
+        "2026-11-27T23:59:59-05:00",
+        "2026-11-27T09:30:00-00:00",
+        "2026-11-27T09:30:00+05:75",
+        "2026-11-27T09:30:00+24:00",
+        "2026-02-30T09:30:00+01:00",
+        "2026-11-27T24:00:00+01:00",
+        "2026-11-27T09:30:00.250+01:00",
         "2026-11-27 09:30:00",
         "é",
         "🙂",
@@ -157,3 +164,7 @@ def test_fast_path_never_disagrees_with_the_strict_loader(text: str) -> None:
     loaded = strict(text)
     assert fast == (loaded if loaded is not None else {})
     assert [type(v) for v in fast.values()] == [type(v) for v in (loaded or {}).values()]
+    for key, value in fast.items():  # equal datetimes may still differ in their offset
+        if isinstance(value, datetime):
+            assert value.utcoffset() == loaded[key].utcoffset()
+            assert type(value.tzinfo) is type(loaded[key].tzinfo)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from duologue.errors import BuildError
-from duologue.files import read_regular_file
+from duologue.files import read_regular_file, unix_newlines
 from duologue.links import REFERENCE
 from duologue.model import POST_FILE_PATTERN, SLUG_PATTERN, Post, Settings
 from duologue.workspace import SERIES_FILE, SETTINGS_FILE
@@ -121,9 +121,8 @@ def read_source_text(root: Path, relpath: str) -> str:
     the workspace; here the path came from a scan that never left it, and resolving
     10,000 paths would cost more than parsing them.
     """
-    text = read_regular_file(root / relpath, relpath)
     # Line endings as posts.split_document sees them, so the body is found again by offset.
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return unix_newlines(read_regular_file(root / relpath, relpath))
 
 
 def text_digest(text: str) -> str:
