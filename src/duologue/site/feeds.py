@@ -192,8 +192,8 @@ def _add_items(feed: FeedGenerator, items: Sequence[FeedItem], *, with_series: b
         entry.content(item.content, type="html")
         if item.summary:
             entry.summary(item.summary)
-        for tag in item.tags:
-            entry.category(term=tag)
+        if item.tags:  # one call: feedgen checks its argument's format on each
+            entry.category([{"term": tag} for tag in item.tags])
         if item.reply is not None:
             entry.thr.reply = item.reply
 

@@ -12,6 +12,7 @@ raw ``<code>`` became a link.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from urllib.parse import quote
 
@@ -53,20 +54,34 @@ _SKIPPED = frozenset({"pre", "code", "a"})
 def _text_references(html: str) -> list[re.Match[str]]:
     """References in text (not in code, a link or a tag) of cmark's own HTML.
 
-    Walks from one reference to the next, looking only at the ``code``, ``pre`` and
-    ``a`` tags between them (a regex over every tag cost five times as much); cmark
-    writes no raw ``>`` in an attribute value, so a reference is inside a tag exactly
-    when the last ``<`` before it comes after the last ``>``.
+    One pass over the ``code``, ``pre`` and ``a`` tags (a regex over every tag cost five
+    times as much) gives the stretches inside them; cmark writes no raw ``>`` in an
+    attribute value, so a reference is inside a tag exactly when the last ``<`` before
+    it comes after the last ``>``.
     """
+    matches = list(_REFERENCE.finditer(html))
+    if not matches:
+        return matches
+    skipped: list[tuple[int, int]] = []  # (start, end) of each outermost code, pre or a
+    depth = opened = 0
+    for tag in _SKIPPED_TAG.finditer(html, 0, matches[-1].start()):
+        if not tag.group(1):
+            opened = tag.start() if depth == 0 else opened
+            depth += 1
+        elif depth:
+            depth -= 1
+            if depth == 0:
+                skipped.append((opened, tag.start()))
+    if depth:
+        skipped.append((opened, len(html)))
+    starts = [start for start, _end in skipped]
     found: list[re.Match[str]] = []
-    depth = 0
-    pos = 0
-    for match in _REFERENCE.finditer(html):
+    for match in matches:
         start = match.start()
-        for tag in _SKIPPED_TAG.finditer(html, pos, start):
-            depth = max(0, depth + (-1 if tag.group(1) else 1))
-        pos = start
-        if depth == 0 and html.rfind("<", 0, start) <= html.rfind(">", 0, start):
+        inside = bisect_right(starts, start)
+        if inside and skipped[inside - 1][1] > start:
+            continue
+        if html.rfind("<", 0, start) <= html.rfind(">", 0, start):
             found.append(match)
     return found
 
