@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from duologue.site.build import build_site
 from duologue.workspace import load_settings
 from tests.site.workspace import add_post, add_series, make_workspace, thread
@@ -311,3 +313,25 @@ def test_output_stamps_checked_in_a_forked_child_give_the_same_answers(
     assert build_site(load_settings(root)).written == 5  # inputs changed: child stopped
     assert len(forks) == 3 and _no_children_left()
     assert build_site(load_settings(root)).files == first.files
+
+
+@pytest.mark.parametrize("forked", [False, True])
+def test_an_edit_and_a_touched_file_in_another_series_are_both_mended(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forked: bool
+) -> None:
+    """The output check runs even when an input changed, and the rebuild trusts it."""
+    import duologue.site.stamps as stamps
+
+    if forked:
+        monkeypatch.setattr(stamps, "ASIDE_MIN", 1)
+        monkeypatch.setattr(stamps, "_can_fork", lambda: True)
+    root = _workspace(tmp_path)
+    build_site(load_settings(root))
+    good = (root / "public/t/0001-post-1.html").read_bytes()
+    (root / "public/t/0001-post-1.html").write_text("vandalised")
+    add_post(root, "s", 7, body="A new body for post 7.")
+    result = build_site(load_settings(root))
+    assert (root / "public/t/0001-post-1.html").read_bytes() == good
+    assert "A new body for post 7." in (root / "public/s/0007-post-7.html").read_text()
+    assert result.written == 6  # the five of the edit, and the mended page
+    assert build_site(load_settings(root)).written == 0

@@ -233,8 +233,10 @@ def _build_site(
             load_series(settings, only_series)  # raises the clear UnknownSeries
             raise UnknownSeries(f"no series {only_series!r} in this workspace.")
         signatures = {**scan.signatures, **_package_signatures()}
-        unchanged = manifest.options == options and manifest.inputs == signatures and outputs_hold()
-    if unchanged:
+        # Asked even when the inputs changed: a rebuild of the edited series then knows
+        # whether it must look for touched output files itself.
+        outputs_held = manifest.options == options and outputs_hold()
+    if manifest.options == options and manifest.inputs == signatures and outputs_held:
         files = (
             manifest.output_count
             if only_series is None
@@ -256,6 +258,7 @@ def _build_site(
             url,
             report,
             started,
+            outputs_held,
         )
         if fast is not None:
             return fast
@@ -395,6 +398,7 @@ def _rebuild_changed_series(
     url: str,
     report: Progress,
     started: float,
+    outputs_held: bool,
 ) -> BuildResult | None:
     """Load, link, plan and render only the series whose inputs or output files changed
     (and those whose ``[[other#N]]`` references point into them); the other series'
@@ -418,7 +422,8 @@ def _rebuild_changed_series(
     changed = {slug for slug in scan.series if old_by_series[slug] != new_by_series[slug]}
     dirty = set(changed)
     prefix = f"{out_dir}{os.sep}"
-    for relpath, (_key, stamp) in manifest.outputs.items():
+    # Which series have touched output files, unless the no-op check found none.
+    for relpath, (_key, stamp) in () if outputs_held else manifest.outputs.items():
         try:
             info = os.lstat(prefix + relpath)
             held = (info.st_size, info.st_mtime_ns, info.st_ino) == stamp

@@ -52,13 +52,15 @@ class Writer:
         self.removed = 0
         self.stamps: dict[str, Stamp] = {}
         """Relative path → stamp of every file this build wrote or found identical."""
-        self._made_dirs: set[Path] = set()
+        self._made_dirs: set[str] = set()
+        self._prefix = f"{out_dir}{os.sep}"
 
-    def _target(self, relpath: str) -> Path:
+    def _target(self, relpath: str) -> str:
+        """The file's path, as a string: pathlib cost more than creating a small file."""
         # Output paths are built from validated slugs; refuse anything else loudly.
-        if relpath.startswith("/") or ".." in relpath.split("/") or "\\" in relpath:
+        if relpath.startswith("/") or "\\" in relpath or ".." in relpath.split("/"):
             raise BuildError(f"refusing to write {relpath!r} outside the output folder.")
-        return self.out_dir / relpath
+        return self._prefix + relpath
 
     def write(self, relpath: str, data: bytes) -> bool:
         """Put ``data`` at ``relpath``; False when the file already held exactly these bytes."""
@@ -104,25 +106,25 @@ class Writer:
         """Remove a file an earlier build wrote that this build no longer makes."""
         path = self._target(relpath)
         try:
-            path.unlink()
+            os.unlink(path)
         except FileNotFoundError:
             return
         except IsADirectoryError:
             return
         self.removed += 1
         with contextlib.suppress(OSError):  # only succeeds on an empty folder
-            path.parent.rmdir()
+            os.rmdir(os.path.dirname(path))
 
-    def _folder(self, folder: Path) -> None:
+    def _folder(self, folder: str) -> None:
         if folder not in self._made_dirs:
-            folder.mkdir(parents=True, exist_ok=True)
+            os.makedirs(folder, exist_ok=True)
             self._made_dirs.add(folder)
 
-    def _create(self, path: Path, data: bytes) -> Stamp | None:
+    def _create(self, path: str, data: bytes) -> Stamp | None:
         """Create ``path`` with ``data`` in a new folder; None if it exists already (a
         file written twice in one build: replaced the usual way)."""
         try:
-            self._folder(path.parent)
+            self._folder(os.path.dirname(path))
             try:
                 fd = os.open(path, _CREATE, 0o644)
             except FileExistsError:
@@ -136,12 +138,12 @@ class Writer:
             raise BuildError(f"{path}: cannot be written ({error.strerror}).") from None
         return (info.st_size, info.st_mtime_ns, info.st_ino)
 
-    def _replace(self, path: Path, data: bytes) -> Stamp:
+    def _replace(self, path: str, data: bytes) -> Stamp:
         """Write a temporary file next to ``path`` and rename it over; the new file's stamp."""
-        folder = path.parent
+        folder, _sep, name = path.rpartition(os.sep)
         try:
             self._folder(folder)
-            temp = f"{folder}{os.sep}.{path.name}.{os.getpid()}.tmp"
+            temp = f"{folder}{os.sep}.{name}.{os.getpid()}.tmp"
             try:
                 fd = os.open(temp, _CREATE, 0o644)
             except FileExistsError:  # left over from a killed build with our pid
