@@ -335,3 +335,34 @@ def test_an_edit_and_a_touched_file_in_another_series_are_both_mended(
     assert "A new body for post 7." in (root / "public/s/0007-post-7.html").read_text()
     assert result.written == 6  # the five of the edit, and the mended page
     assert build_site(load_settings(root)).written == 0
+
+
+def test_the_body_cache_rewrites_only_the_chunk_of_an_edited_post(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from duologue.site import cache as build_cache
+    from duologue.site.keys import digest
+
+    monkeypatch.setattr(build_cache, "BODY_CHUNK", 3)  # turns 1-3, 4-6, 7-8 of series s
+    root = _workspace(tmp_path)
+    build_site(load_settings(root))
+    folder = build_cache.cache_dir(root, digest(str(root.resolve())))
+
+    def chunks() -> dict[str, int]:
+        return {p.name: p.stat().st_mtime_ns for p in folder.glob("bodies-s.*.marshal")}
+
+    before = chunks()
+    assert sorted(before) == ["bodies-s.0.marshal", "bodies-s.1.marshal", "bodies-s.2.marshal"]
+    add_post(root, "s", 5, body="A new body for post 5.")
+    build_site(load_settings(root))
+    after = chunks()
+    assert [name for name in after if after[name] != before[name]] == ["bodies-s.1.marshal"]
+    # The thread page still carries every body, the new one from the new chunk.
+    thread_page = (root / "public/s/index.html").read_text()
+    assert "A new body for post 5." in thread_page and "Body of post 8." in thread_page
+
+    for turn in (7, 8):
+        next((root / "series/s").glob(f"{turn:04d}-*.md")).unlink()
+    build_site(load_settings(root))
+    assert sorted(chunks()) == ["bodies-s.0.marshal", "bodies-s.1.marshal"]
+    assert build_site(load_settings(root)).written == 0

@@ -70,7 +70,7 @@ def series_bodies(state: RenderState, thread: Thread, indexes: Iterable[int]) ->
     slug = thread.series.slug
     cached = build_cache.load_bodies(state.cache_folder, slug, state.body_context)
     bodies: dict[int, str] = {}
-    changed = False
+    changed: list[int] = []
     for index in sorted(indexes):
         placed = thread.posts[index]
         key = thread.body_keys[placed.turn]
@@ -85,12 +85,11 @@ def series_bodies(state: RenderState, thread: Thread, indexes: Iterable[int]) ->
         html = render_body(text, slug, source.references, state.site.resolve)
         cached[placed.turn] = (key, html)
         bodies[index] = html
-        changed = True
+        changed.append(placed.turn)
     gone = [turn for turn in cached if turn not in thread.by_turn]
     for turn in gone:
         del cached[turn]
-    if changed or gone:
-        build_cache.save_bodies(state.cache_folder, slug, state.body_context, cached)
+    build_cache.save_bodies(state.cache_folder, slug, state.body_context, cached, [*changed, *gone])
     return bodies
 
 
