@@ -366,3 +366,21 @@ def test_the_body_cache_rewrites_only_the_chunk_of_an_edited_post(
     build_site(load_settings(root))
     assert sorted(chunks()) == ["bodies-s.0.marshal", "bodies-s.1.marshal"]
     assert build_site(load_settings(root)).written == 0
+
+
+def test_a_refused_fork_means_checking_the_outputs_in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import duologue.site.stamps as stamps
+
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(stamps, "ASIDE_MIN", 1)
+    monkeypatch.setattr(stamps, "_can_fork", lambda: True)
+    monkeypatch.setattr(stamps.os, "fork", no_fork)
+    root = _workspace(tmp_path)
+    build_site(load_settings(root))
+    assert build_site(load_settings(root)).written == 0
+    (root / "public/s/feed.xml").write_text("vandalised")
+    assert build_site(load_settings(root)).written == 1

@@ -49,10 +49,10 @@ def stamps_checked_aside(
     decodes, calls ``lstat`` and leaves with ``os._exit`` (no buffers flushed, no
     cleanup run).
     """
-    if count < ASIDE_MIN or not _can_fork():
+    pid = _fork() if count >= ASIDE_MIN and _can_fork() else None
+    if pid is None:
         yield lambda: stamps_hold(out_dir, outputs())
         return
-    pid = os.fork()
     if pid == 0:  # pragma: no cover - the child; coverage does not follow it
         held = False
         with contextlib.suppress(BaseException):
@@ -62,8 +62,12 @@ def stamps_checked_aside(
 
     def wait() -> bool:
         if not answer:
-            _pid, status = os.waitpid(pid, 0)
-            answer.append(os.waitstatus_to_exitcode(status) == 0)
+            try:
+                _pid, status = os.waitpid(pid, 0)
+                held = os.waitstatus_to_exitcode(status) == 0
+            except ChildProcessError:  # reaped elsewhere (SIGCHLD ignored): check here
+                held = stamps_hold(out_dir, outputs())
+            answer.append(held)
         return answer[0]
 
     try:
@@ -74,6 +78,15 @@ def stamps_checked_aside(
                 os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(OSError):
                 os.waitpid(pid, 0)
+
+
+def _fork() -> int | None:
+    """``os.fork()``, or None when the system refuses one (no memory, too many processes):
+    then the check runs here, only slower."""
+    try:
+        return os.fork()
+    except OSError:
+        return None
 
 
 def _can_fork() -> bool:
