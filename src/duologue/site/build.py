@@ -236,7 +236,7 @@ def _build_site(
         # Asked even when the inputs changed: a rebuild of the edited series then knows
         # whether it must look for touched output files itself.
         outputs_held = manifest.options == options and outputs_hold()
-    if manifest.options == options and manifest.inputs == signatures and outputs_held:
+    if manifest.options == options and outputs_held and manifest.same_inputs(signatures):
         files = (
             manifest.output_count
             if only_series is None

