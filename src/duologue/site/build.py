@@ -1,7 +1,9 @@
 """``duologue build``: load → link → render → write, doing only the work that changed.
 
 1. **No-op check.** The previous build's manifest holds the signature of every input
-   file and the stamp of every output file. If all still match, nothing is opened.
+   file and the stamp of every output file. If all still match, nothing is opened. The
+   outputs are checked in a forked child while the inputs are scanned
+   (``duologue.site.stamps``).
 2. **Load.** Posts whose file signature changed are parsed again (in parallel when
    there are many); the others come from the post cache.
 3. **Link.** Threads, URLs, replies, references, and a key per output file that
@@ -12,7 +14,9 @@
 
 A big build does 2-4 a whole series at a time in worker processes (each post read
 once, its body never sent between processes), then the site-wide files here; a
-rebuild after an edit loads, links and renders only the series it touches.
+rebuild after an edit loads, links and renders only the series it touches. A first
+build (no output folder yet) writes into a hidden sibling folder renamed into place at
+the end (``duologue.site.writer.staged_folder``).
 
 Output is byte-for-byte the same for the same workspace: nothing depends on the
 clock, the time zone of the machine, the path of the workspace or dict order.
