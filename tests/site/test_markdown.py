@@ -6,6 +6,8 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from duologue.site.build import build_site
 from duologue.site.load import body_references
@@ -167,3 +169,44 @@ def test_a_body_without_raw_html_renders_like_one_with_it() -> None:
     safe = render_body(body, "s", (), lambda _s, _t: None)
     assert safe == render_markdown(body)  # safe mode == cmark UNSAFE + nh3 on this text
     assert '<a href="https://example.org/x?a=1&amp;b=2">a link</a>' in safe
+
+
+_PIECES = st.sampled_from(
+    [
+        "a",
+        " ",
+        "\n",
+        "\n\n",
+        "|",
+        "| a | b |\n|---|:--|\n| 1 | 2 |\n",
+        "~",
+        "~~gone~~",
+        "~~~\ncode\n~~~\n",
+        "www.example.org",
+        "https://example.org/x",
+        "me@example.org",
+        "`x|y`",
+        "*",
+        "- ",
+        "> ",
+        "<b>",
+        "&",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PIECES, max_size=12).map("".join), st.booleans())
+def test_the_leak_free_renderer_gives_cmarkgfms_own_html(text: str, raw: bool) -> None:
+    """duologue calls cmark-gfm through its low-level API to free what it allocates: the
+    HTML is what cmarkgfm's own wrapper gives, with the same extensions and options."""
+    import cmarkgfm
+    from cmarkgfm.cmark import Options
+
+    from duologue.site.markdown import EXTENSIONS, _cmark
+
+    options = Options.CMARK_OPT_UNSAFE if raw else Options.CMARK_OPT_DEFAULT
+    expected = cmarkgfm.markdown_to_html_with_extensions(
+        text, options=options, extensions=list(EXTENSIONS)
+    )
+    assert _cmark(text, options) == expected
