@@ -8,11 +8,11 @@ is checked against file signatures before it is trusted.
 Files: ``posts-<series>.pickle`` (the parsed front matter of a series' posts, keyed by
 file signature), ``bodies-<series>.<chunk>.marshal`` (the rendered body HTML of the
 posts of a series, 100 turns a file, keyed by what it was rendered from, so a thread
-page re-renders only the bodies that changed), and one ``manifest-<out>.marshal`` per output folder (the inputs'
-signatures, per output file the key of its inputs and the stamp it was
-written with, and per series a small summary so a rebuild can skip series nobody
-edited). Pickle is safe here: the files sit in the git folder, and whoever
-can write there can already run code through git hooks.
+page re-renders only the bodies that changed), and one ``manifest-<out>.marshal`` per
+output folder (the inputs' signatures, per output file the key of its inputs and the
+stamp it was written with, and per series a small summary so a rebuild can skip series
+nobody edited). Pickle is safe here: the files sit in the git folder, and whoever can
+write there can already run code through git hooks.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ class Manifest:
         self._inputs = inputs
         self._packed_inputs = packed_inputs
         self._outputs = outputs
-        self._packed = packed_outputs
+        self._packed_outputs = packed_outputs
         self.output_count = len(outputs) if outputs is not None else output_count
 
     @property
@@ -110,8 +110,8 @@ class Manifest:
     @property
     def outputs(self) -> dict[str, OutputRecord]:
         if self._outputs is None:
-            self._outputs = _unpack(self._packed)
-            self._packed = b""
+            self._outputs = _unpack(self._packed_outputs)
+            self._packed_outputs = b""
         return self._outputs
 
     def same_inputs(self, signatures: dict[str, Signature]) -> bool:
