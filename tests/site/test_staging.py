@@ -83,6 +83,10 @@ def test_a_sibling_left_by_a_killed_build_is_removed_and_a_live_ones_kept(
     build_site(load_settings(root))
     assert _siblings(root) == [live.name]
     assert (root / "public/s/0001-post-1.html").is_file()
+    # A build after the first (here a no-op) clears them too.
+    (dead / "s").mkdir(parents=True)
+    assert build_site(load_settings(root)).written == 0
+    assert _siblings(root) == [live.name]
 
 
 def test_a_parent_folder_that_refuses_a_sibling_means_writing_in_place(

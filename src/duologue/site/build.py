@@ -40,7 +40,7 @@ from duologue.site import cache as build_cache
 from duologue.site.keys import RENDER_VERSION, digest
 from duologue.site.load import PACKAGE_TEMPLATES, STYLESHEET, parse_many, scan_inputs
 from duologue.site.stamps import stamps_checked_aside
-from duologue.site.writer import Writer, staged_folder
+from duologue.site.writer import Writer, remove_abandoned, staged_folder
 from duologue.workspace import RESERVED_OUTPUT, check_web_url, load_series, series_toml_path
 
 if TYPE_CHECKING:
@@ -226,6 +226,7 @@ def _build_site(
     root = settings.root
     folder = build_cache.cache_dir(root, digest(str(root.resolve())))
     out_key = digest(str(out_dir))[:16]
+    remove_abandoned(out_dir)
 
     # 1. No-op check: signatures only (the outputs' stamps checked alongside the inputs').
     options = digest(RENDER_VERSION, __version__, str(out_dir), url, only_series or "")

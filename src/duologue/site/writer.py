@@ -179,13 +179,12 @@ def staged_folder(out_dir: Path) -> Iterator[tuple[Path, bool]]:
     renamed to ``out_dir`` once everything is written: nobody ever sees half a site,
     and its files need no temporary names (``Writer(new_folder=True)``). If the build
     fails, the sibling is removed and no output folder appears. Any other build writes
-    in place, one atomic file at a time. A sibling left by a killed build is removed
-    the next time (its process is gone).
+    in place, one atomic file at a time (``remove_abandoned`` clears what a killed build
+    left).
     """
     if os.path.lexists(out_dir):
         yield out_dir, False
         return
-    _remove_abandoned(out_dir)
     staging = out_dir.with_name(f"{_STAGING_PREFIX.format(out_dir.name)}{os.getpid()}")
     try:
         staging.mkdir(parents=True)
@@ -209,7 +208,9 @@ def staged_folder(out_dir: Path) -> Iterator[tuple[Path, bool]]:
 _STAGING_PREFIX = ".{}.building-"
 
 
-def _remove_abandoned(out_dir: Path) -> None:
+def remove_abandoned(out_dir: Path) -> None:
+    """Remove the staging folders of ``out_dir`` that builds killed midway left behind
+    (their process is gone); every build does this first, a no-op too (one listing)."""
     prefix = _STAGING_PREFIX.format(out_dir.name)
     try:
         siblings = [p for p in out_dir.parent.iterdir() if p.name.startswith(prefix)]
