@@ -176,9 +176,6 @@ def _parse_chunk(job: tuple[Settings, list[tuple[str, str]]]) -> list[SourcePost
     return [source for source, _body in parse_many(settings, items)]
 
 
-# --- render ---------------------------------------------------------------------------
-
-
 @contextlib.contextmanager
 def _rare_collections() -> Iterator[None]:
     """Run the cyclic garbage collector rarely while building.
@@ -231,7 +228,8 @@ def _build_site(
     # 1. No-op check: signatures only (the outputs' stamps checked alongside the inputs').
     options = digest(RENDER_VERSION, __version__, str(out_dir), url, only_series or "")
     manifest = build_cache.load_manifest(folder, out_key)
-    count = manifest.output_count if manifest.options == options else 0
+    same_options = manifest.options == options
+    count = manifest.output_count if same_options else 0
     with stamps_checked_aside(out_dir, count, lambda: manifest.outputs) as outputs_hold:
         scan = scan_inputs(root)
         if only_series is not None and only_series not in scan.series:
@@ -240,8 +238,8 @@ def _build_site(
         signatures = {**scan.signatures, **_package_signatures()}
         # Asked even when the inputs changed: a rebuild of the edited series then knows
         # whether it must look for touched output files itself.
-        outputs_held = manifest.options == options and outputs_hold()
-    if manifest.options == options and outputs_held and manifest.same_inputs(signatures):
+        outputs_held = same_options and outputs_hold()
+    if outputs_held and manifest.same_inputs(signatures):
         files = (
             manifest.output_count
             if only_series is None
@@ -331,15 +329,15 @@ def _build_site(
 
             # 4. Render what changed, and write.
             todo = outputs_to_render(plan, manifest, target, writer)
+            kinds = {output.kind for output in todo}
             latest, complete = site_feed_posts(site, settings.feed_limit)
             feed_wanted: dict[str, list[int]] = {}
-            if any(output.kind == "site-feed" for output in todo):
+            if "site-feed" in kinds:
                 for slug, index in latest:
                     feed_wanted.setdefault(slug, []).append(index)
             feed_bodies = render_series_outputs(
                 site, settings, folder, url, todo, feed_wanted, writer, report
             )
-            kinds = {output.kind for output in todo}
             index_entries = (
                 [index_entry(thread) for thread in site.threads.values()]
                 if "index" in kinds

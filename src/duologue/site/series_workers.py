@@ -192,13 +192,10 @@ def build_one_series(slug: str) -> SeriesOutcome:
     writer = Writer(job.out_dir, new_folder=job.new_folder)
     todo = outputs_to_render(plan, job.manifest, job.out_dir, writer)
     thread = site.threads[slug]
-    newest = sorted(
-        range(len(thread.posts)),
-        key=lambda i: (thread.posts[i].post.date, thread.posts[i].turn),
-        reverse=True,
-    )[: settings.feed_limit]
+    state = series_state(thread, settings.feed_limit)
+    newest = tuple(index for _micros, _turn, index, _key in state[3])  # newest first
     bytecode = job.folder / "jinja"
-    state = RenderState(
+    render_state = RenderState(
         site,
         settings.root,
         job.out_dir,
@@ -209,15 +206,15 @@ def build_one_series(slug: str) -> SeriesOutcome:
         fresh,
         job.new_folder,
     )
-    with rendering(state):
-        _slug, stamps, written, unchanged, bodies = render_series((slug, todo, tuple(newest)))
+    with rendering(render_state):
+        _slug, stamps, written, unchanged, bodies = render_series((slug, todo, newest))
     writer.stamps.update(stamps)
     return SeriesOutcome(
         thread.key,
         index_entry(thread),
         {i: feed_item(thread, thread.posts[i], body) for i, body in bodies.items()},
         plan.outputs,
-        series_state(thread, settings.feed_limit),
+        state,
         writer.stamps,
         written,
         writer.unchanged + unchanged,

@@ -32,14 +32,6 @@ Stamp = tuple[int, int, int]
 """``(size, mtime_ns, inode)`` of a written file: a later build sees if someone touched it."""
 
 
-def stamp_of(path: Path) -> Stamp | None:
-    try:
-        info = path.lstat()
-    except FileNotFoundError:
-        return None
-    return (info.st_size, info.st_mtime_ns, info.st_ino)
-
-
 class Writer:
     """Writes files under one output folder and counts what it did."""
 
