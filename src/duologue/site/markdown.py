@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import quote
 
 import cmarkgfm
@@ -187,14 +188,13 @@ def _leak_free_renderer() -> Callable[[str, int], str] | None:
         return None
     lib, string = _cmark.lib, _cmark.ffi.string
     core_extensions_ensure_registered()
-    extensions = [find_syntax_extension(name) for name in EXTENSIONS]
+    table, strikethrough, autolink = (find_syntax_extension(name) for name in EXTENSIONS)
 
-    def render(text: str, options: int) -> str:
+    def run(data: bytes, options: int, extensions: list[Any]) -> str:
         parser = lib.cmark_parser_new(options)
         try:
             for extension in extensions:
                 lib.cmark_parser_attach_syntax_extension(parser, extension)
-            data = text.encode("utf-8")
             lib.cmark_parser_feed(parser, data, len(data))
             root = lib.cmark_parser_finish(parser)
             try:
@@ -210,7 +210,49 @@ def _leak_free_renderer() -> Callable[[str, int], str] | None:
         finally:
             lib.cmark_parser_free(parser)
 
+    def render(text: str, options: int) -> str:
+        # An extension only joins when the text can use it: each one makes cmark stop at
+        # its characters, and autolink's stops at every "w" and ":" took a third of the
+        # time of a post with no bare link at all.
+        extensions = []
+        if "|" in text:
+            extensions.append(table)
+        if "~" in text:
+            extensions.append(strikethrough)
+        if "@" in text:
+            extensions.append(autolink)
+        data = text.encode("utf-8")
+        html = run(data, options, extensions)
+        if autolink not in extensions and _autolink_can_act(html):
+            html = run(data, options, [*extensions, autolink])
+        return html
+
     return render
+
+
+def _autolink_can_act(html: str) -> bool:
+    """Whether cmark-gfm's autolink extension (``extensions/autolink.c``) could have
+    changed ``html``, which cmark rendered without it.
+
+    It links ``www.`` and ``<scheme>://`` where they stand in text, and e-mail addresses
+    in text after entities are decoded (``&#64;``): each of which reaches the HTML as
+    written. Most bodies have ``://`` only in the targets of ``[text](https://...)``,
+    inside a tag, where the extension never looks.
+    """
+    return "@" in html or "www." in html or _in_text(html, "://")
+
+
+def _in_text(html: str, needle: str) -> bool:
+    """Whether ``needle`` occurs in ``html`` outside a tag. cmark escapes ``<`` and ``>``
+    in text and attribute values alike, so a ``>`` before any ``<`` means inside a tag (raw
+    HTML it passes through may hold a ``>`` in quotes, but then still inside the tag)."""
+    at = html.find(needle)
+    while at >= 0:
+        close = html.find(">", at)
+        if close < 0 or html.find("<", at, close) >= 0:
+            return True
+        at = html.find(needle, close)
+    return False
 
 
 _RENDER = _leak_free_renderer()
