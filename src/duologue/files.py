@@ -92,7 +92,11 @@ def _read_at_most(fd: int, expected: int, most: int) -> bytes:
             break
         parts.append(chunk)
         total += len(chunk)
-        want = min(most - total, 1 << 20)  # the file grew since it was measured
+        if len(chunk) < want:  # a regular file reads short only at its end
+            break
+        # The file grew since it was measured. Not more than 64 KiB a read: Python
+        # allocates the whole request first, and 1 MiB meant an mmap and munmap per post.
+        want = min(most - total, 1 << 16)
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 

@@ -73,6 +73,20 @@ def _tag(value: str) -> str:
     return _STR
 
 
+_TEXT_KEYS: set[str] = set()
+"""Keys known to be text (``title``, ``date``…): a post has the same few every time."""
+
+
+def _is_text_key(key: str) -> bool:
+    if key in _TEXT_KEYS:
+        return True
+    if _tag(key) != _STR:
+        return False
+    if len(_TEXT_KEYS) < 256:  # any text could be a key: keep the set small
+        _TEXT_KEYS.add(key)
+    return True
+
+
 def _plain(value: str, *, in_flow: bool) -> Any:
     if (
         not value
@@ -83,15 +97,15 @@ def _plain(value: str, *, in_flow: bool) -> Any:
         or (in_flow and any(ch in _FLOW_FORBIDDEN for ch in value))
     ):
         raise _NotFlat
+    if not in_flow and _ISO_SECONDS.fullmatch(value):  # always a timestamp to PyYAML
+        with contextlib.suppress(ValueError):
+            return datetime.fromisoformat(value)
     tag = _tag(value)
     if tag == _STR:
         return value
     if tag == _INT and _DECIMAL.fullmatch(value):
         return int(value)
     if tag == _TIMESTAMP and not in_flow:
-        if _ISO_SECONDS.fullmatch(value):
-            with contextlib.suppress(ValueError):
-                return datetime.fromisoformat(value)
         try:
             return _CONSTRUCTOR.construct_yaml_timestamp(ScalarNode(tag, value))
         except ValueError:  # 2026-13-45: PyYAML says what is wrong
@@ -100,13 +114,11 @@ def _plain(value: str, *, in_flow: bool) -> Any:
 
 
 def _quoted(value: str) -> str | None:
+    if value[0] == '"':
+        double = _DOUBLE_QUOTED.fullmatch(value)
+        return double[1] if double else None
     single = _SINGLE_QUOTED.fullmatch(value)
-    if single:
-        return single[1].replace("''", "'")
-    double = _DOUBLE_QUOTED.fullmatch(value)
-    if double:
-        return double[1]
-    return None
+    return single[1].replace("''", "'") if single else None
 
 
 def _scalar(value: str, *, in_flow: bool) -> Any:
@@ -154,7 +166,7 @@ def parse(text: str) -> dict[str, Any] | None:
             if match is None:
                 return None
             key, raw = match[1], match[2]
-            if key in found or _tag(key) != _STR:
+            if key in found or not _is_text_key(key):
                 return None
             found[key] = None if raw is None else _value(raw)
     except _NotFlat:

@@ -231,6 +231,21 @@ def parse_post(
 ) -> Post:
     """A published post from its text; checks every field's type and the file name.
     ``shown``: ``path`` relative to the workspace, when the caller has it already."""
+    return _parse_post(text, path, series, settings, shown, keep_body=True)[0]
+
+
+def parse_post_apart(
+    text: str, path: Path, series: str, settings: Settings, *, shown: str
+) -> tuple[Post, str]:
+    """``parse_post``, but the post comes with an empty body and the body comes apart:
+    the build keeps thousands of posts without their text (a copy without it cost more
+    than checking a post's fields)."""
+    return _parse_post(text, path, series, settings, shown, keep_body=False)
+
+
+def _parse_post(
+    text: str, path: Path, series: str, settings: Settings, shown: str | None, *, keep_body: bool
+) -> tuple[Post, str]:
     shown = relative(path, settings.root) if shown is None else shown
     match = POST_FILE_PATTERN.match(path.name)
     if not match:
@@ -248,20 +263,25 @@ def parse_post(
         )
     if "date" not in meta or meta["date"] is None:
         raise InvalidInput(f"{shown}: `date` is missing from the front matter; add it.")
-    return Post(
+    title = _text(meta, "title", shown, required=True) or ""
+    author = _text(meta, "author", shown, required=True) or ""
+    date = coerce_date(meta["date"], settings.timezone, shown)
+    body = _body(body, shown)
+    post = Post(
         series=series,
         turn=turn,
         slug=match["slug"],
         path=path,
-        title=_text(meta, "title", shown, required=True) or "",
-        author=_text(meta, "author", shown, required=True) or "",
-        date=coerce_date(meta["date"], settings.timezone, shown),
-        body=_body(body, shown),
+        title=title,
+        author=author,
+        date=date,
+        body=body if keep_body else "",
         in_reply_to=_turn_number(meta, "in_reply_to", shown),
         tags=_tags(meta, shown),
         summary=_text(meta, "summary", shown, required=False),
         canonical_url=_canonical_url(meta, shown),
     )
+    return post, body
 
 
 def read_post(path: Path, series: str, settings: Settings) -> Post:
