@@ -14,7 +14,9 @@
      size).
    "Clean" moves the previous output into ``bench/work/trash/`` (emptied at the end)
    rather than deleting it just before the build: see ``benchlib.Trash``. ``--clean
-   delete`` deletes it instead.
+   delete`` deletes it instead. The previous run's workspace and peer sites go there
+   too, so nothing is deleted before the last build; a run started within about five
+   minutes of another one's end still pays for that one's emptied trash.
 3. Prints a Markdown table with ratios against issue 4's targets.
 
 Use ``--series 2 --posts 50`` for a quick smoke test.
@@ -178,6 +180,11 @@ def main(argv: list[str] | None = None) -> int:
 
     size = f"{args.series}x{args.posts}"
     workspace = WORK / f"build-{size}"
+    trash = Trash(delete=args.clean == "delete")
+    # The last run's workspace and peer sites are moved aside too, not deleted: deleting
+    # ~30,000 files here slowed every file the first minutes of builds created.
+    for old in (workspace, WORK / f"hugo-{size}", WORK / f"pelican-{size}"):
+        trash.discard(old)
     print(f"generating {size} workspace in {workspace} ...", file=sys.stderr)
     subprocess.run(
         [
@@ -204,7 +211,6 @@ def main(argv: list[str] | None = None) -> int:
     tree: dict[str, float] = {}  # peak PSS of the whole process tree, one sampled full build
     notes: list[str] = []
 
-    trash = Trash(delete=args.clean == "delete")
     try:
         hugo = _measure_all(args, workspace, hugo_site, pelican_site, trash, rows, duo, tree, notes)
     finally:
