@@ -367,7 +367,7 @@ def _build_site(
                 writer.write(output.relpath, stylesheet)
             elif output.kind == "index":
                 page = renderer.site_index(Site(settings.title, url, {}), index_entries)
-                writer.write(output.relpath, page.encode("utf-8"))
+                writer.write(output.relpath, page)
             elif output.kind == "site-feed":
                 writer.write(output.relpath, site_feed(settings.title, url, feed_items, complete))
 

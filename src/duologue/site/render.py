@@ -120,10 +120,10 @@ def render_series(job: SeriesJob) -> SeriesResult:
     for output in outputs:
         if output.kind == "post":
             page = renderer.post_page(site, thread, output.number, bodies[output.number])
-            writer.write(output.relpath, page.encode("utf-8"))
+            writer.write(output.relpath, page)
         elif output.kind == "thread":
             page = renderer.thread_page(site, thread, [bodies[i] for i in range(len(thread.posts))])
-            writer.write(output.relpath, page.encode("utf-8"))
+            writer.write(output.relpath, page)
         elif output.kind == "feeds" and not feeds_done:
             feeds_done = True  # feed.xml and atom.xml come from the same items
             items = items_of(thread, feed_plan.feed_range(), bodies)
