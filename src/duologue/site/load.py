@@ -114,15 +114,16 @@ def scan_inputs(root: Path) -> InputScan:
     return InputScan(signatures=signatures, series=tuple(slugs), posts=posts)
 
 
-def read_source_text(root: Path, relpath: str) -> str:
+def read_source_text(root: Path, relpath: str, path: Path | None = None) -> str:
     """The UTF-8 text of a file found by ``scan_inputs``; never follows a symlink.
+    ``path``: ``root / relpath``, when the caller has made it already.
 
     ``duologue.files.read_text`` resolves the path on every call to prove it lies in
     the workspace; here the path came from a scan that never left it, and resolving
     10,000 paths would cost more than parsing them.
     """
     # Line endings as posts.split_document sees them, so the body is found again by offset.
-    return unix_newlines(read_regular_file(root / relpath, relpath))
+    return unix_newlines(read_regular_file(root / relpath if path is None else path, relpath))
 
 
 def text_digest(text: str) -> str:
@@ -136,8 +137,9 @@ def parse_source(settings: Settings, series: str, relpath: str) -> tuple[SourceP
     field if it is broken."""
     from duologue.posts import parse_post_apart  # python-frontmatter: only when parsing
 
-    text = read_source_text(settings.root, relpath)
-    post, body = parse_post_apart(text, settings.root / relpath, series, settings, shown=relpath)
+    path = settings.root / relpath  # made once: pathlib costs as much as a system call
+    text = read_source_text(settings.root, relpath, path)
+    post, body = parse_post_apart(text, path, series, settings, shown=relpath)
     # The body is stripped and runs to the end of the stripped text: found from there
     # without searching 7 KB for 7 KB.
     start = len(text.rstrip()) - len(body)
