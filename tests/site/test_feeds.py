@@ -127,3 +127,41 @@ def test_an_empty_series_gets_valid_feeds_dated_without_the_clock(tmp_path: Path
         assert not feed.bozo, feed.bozo_exception
         assert feed.entries == []
     assert b"1970-01-01T00:00:00+00:00" in (root / "public/empty/atom.xml").read_bytes()
+
+
+
+def test_entry_html_goes_out_as_cdata_in_rss_and_atom(tmp_path: Path) -> None:
+    """The HTML of an entry is a CDATA section in RSS and in Atom, whose type stays
+    "html" (feedgen would write type="CDATA", which Atom does not know)."""
+    out = _workspace(tmp_path)
+    atom = (out / "slow-work/atom.xml").read_bytes()
+    assert b'<content type="html"><![CDATA[<p>' in atom
+    assert b'type="CDATA"' not in atom and b"&lt;p&gt;" not in atom
+    assert b"<description><![CDATA[<p>" in (out / "slow-work/feed.xml").read_bytes()
+    entry = feedparser.parse(atom).entries[2]
+    assert entry.content[0].type == "text/html"
+    assert '<a href="https://example.org/slow-work/0001-post-1.html">Opening</a>' in (
+        entry.content[0].value
+    )
+
+
+def test_html_holding_the_cdata_end_marker_goes_out_as_escaped_text() -> None:
+    """cmark and nh3 write no "]]>", but a CDATA section cannot carry one: such HTML
+    would go out escaped, and read back the same."""
+    from datetime import UTC, datetime
+
+    from duologue.site.feeds import FeedItem, _add_items, _new_feed, site_feed
+
+    html = "<p>x]]>y</p>"
+    item = FeedItem(
+        "s", 1, datetime(2026, 1, 1, tzinfo=UTC), "S", "tag:x,2026:s/1", "T",
+        "https://example.org/s/1.html", "Ana", None, html, None, (), None,
+    )  # fmt: skip
+    rss = site_feed("Site", "https://example.org/", [item], complete=True)
+    feed = _new_feed("S", "", "https://example.org/s/", "https://example.org/s/atom.xml",
+                     "tag:x,2026:s", item.date, "en")  # fmt: skip
+    _add_items(feed, [item], with_series=False)
+    atom = feed.atom_str(pretty=True)
+    assert b"x]]&gt;y" in rss and b"x]]&gt;y" in atom and b"CDATA" not in rss + atom
+    assert feedparser.parse(rss).entries[0].description == html
+    assert feedparser.parse(atom).entries[0].content[0].value == html

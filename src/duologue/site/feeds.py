@@ -63,7 +63,14 @@ class HistoryEntryExtension(BaseEntryExtension):  # type: ignore[misc]
 
 
 class ThreadEntryExtension(BaseEntryExtension):  # type: ignore[misc]
-    """RFC 4685: ``<thr:in-reply-to ref=… href=…>`` on an Atom entry that answers another."""
+    """RFC 4685: ``<thr:in-reply-to ref=… href=…>`` on an Atom entry that answers another.
+
+    Being the one extension every Atom entry has, it also names the type of content
+    that goes out as CDATA: feedgen writes an entry's HTML as a CDATA section when told
+    ``type="CDATA"`` (RSS's ``<description>`` too) but then writes that word as the Atom
+    content's type, which Atom does not know; it is ``html``. Escaping 7 KB of HTML into
+    text and back out cost lxml ~16 µs an entry more than copying a CDATA section.
+    """
 
     def __init__(self) -> None:
         self.reply: tuple[str, str] | None = None
@@ -72,6 +79,9 @@ class ThreadEntryExtension(BaseEntryExtension):  # type: ignore[misc]
         return {"thr": THREAD_NS}
 
     def extend_atom(self, entry: Any) -> Any:
+        content = entry.find("content")
+        if content is not None and content.get("type") == "CDATA":
+            content.set("type", "html")
         if self.reply is not None:
             ref, href = self.reply
             xml_elem(f"{{{THREAD_NS}}}in-reply-to", entry, ref=ref, href=href, type="text/html")
@@ -189,7 +199,9 @@ def _add_items(feed: FeedGenerator, items: Sequence[FeedItem], *, with_series: b
             author["uri"] = item.author_url
         entry.author(author)
         entry.dc.dc_creator(item.author_name)
-        entry.content(item.content, type="html")
+        # A CDATA section cannot hold "]]>": such a body goes out as escaped text.
+        cdata = "]" not in item.content or "]]>" not in item.content  # the first is a memchr
+        entry.content(item.content, type="CDATA" if cdata else "html")
         if item.summary:
             entry.summary(item.summary)
         if item.tags:  # one call: feedgen checks its argument's format on each
