@@ -6,7 +6,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import mf2py
+import pytest
 
+from duologue.errors import BuildError
 from duologue.site.build import build_site
 from duologue.workspace import load_settings
 from tests.site.workspace import add_post, add_series, make_workspace
@@ -153,3 +155,37 @@ def test_a_workspace_author_card_shows_on_post_thread_and_index_pages(tmp_path: 
     assert (out / "s/index.html").read_text().count(card) == 2  # turns 1 and 3
     assert card in (out / "index.html").read_text()
     assert card.replace("Ana Lima", "Ben Okafor") in (out / "s/0002-post-2.html").read_text()
+
+
+def test_a_workspace_feeds_template_sets_the_head_and_footer_of_every_page(tmp_path: Path) -> None:
+    """``_feeds.html``'s ``links()`` and ``menu()`` are rendered once per series and shown
+    by ``base.html`` on every page; a workspace override applies to all of them."""
+    root = make_workspace(tmp_path / "ws")
+    add_series(root, "s")
+    add_post(root, "s", 1)
+    add_post(root, "s", 2)
+    (root / "templates").mkdir()
+    (root / "templates/_feeds.html").write_text(
+        "{% macro links(feeds) %}<!-- {{ feeds | length }} feeds & more -->\n{% endmacro %}"
+        "{% macro menu(feeds) %}{{ feeds | map(attribute='title') | join(' | ') }}{% endmacro %}"
+    )
+    build_site(load_settings(root))
+    out = root / "public"
+    for page, count, menu in (
+        ("s/0001-post-1.html", 3, "S (RSS) | S (Atom) | Sample dialogues (RSS, all series)"),
+        ("s/index.html", 3, "S (RSS) | S (Atom) | Sample dialogues (RSS, all series)"),
+        ("index.html", 1, "Sample dialogues (RSS, all series)"),
+    ):
+        html = (out / page).read_text()
+        assert f"<!-- {count} feeds & more -->\n</head>" in html, page
+        assert f'<footer class="site-footer">\n{menu}</footer>' in html, page
+
+
+def test_a_feeds_template_without_its_macros_is_a_clear_error(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path / "ws")
+    add_series(root, "s")
+    add_post(root, "s", 1)
+    (root / "templates").mkdir()
+    (root / "templates/_feeds.html").write_text("{% macro links(feeds) %}x{% endmacro %}")
+    with pytest.raises(BuildError, match=r"template _feeds.html: it must define the macros"):
+        build_site(load_settings(root))

@@ -123,6 +123,7 @@ class PageRenderer:
             ),
         )
         self._feed_lists: dict[tuple[int, str | None], list[Fields]] = {}
+        self._feed_parts: dict[tuple[int, str | None], tuple[Markup, Markup]] = {}
         self._cards: dict[tuple[int, Author], Markup] = {}
 
     def _render(self, name: str, context: dict[str, Any]) -> str:
@@ -158,13 +159,35 @@ class PageRenderer:
     def _base(
         self, site: Site, page_title: str, lang: str, thread: Thread | None
     ) -> dict[str, Any]:
+        feeds = self._feeds(site, thread)
+        links, menu = self._feed_html(site, thread, feeds)
         return {
             "site": self._site(site),
             "lang": lang,
             "page_title": page_title,
-            "feeds": self._feeds(site, thread),
+            "feeds": feeds,
+            "feed_links": links,
+            "feed_menu": menu,
             "canonical": None,
         }
+
+    def _feed_html(
+        self, site: Site, thread: Thread | None, feeds: list[Fields]
+    ) -> tuple[Markup, Markup]:
+        """``_feeds.html``'s ``links()`` and ``menu()`` of ``feeds``, rendered once per
+        series: in every page's head and footer they were a quarter of its template time."""
+        key = (id(site), thread.series.slug if thread is not None else None)
+        found = self._feed_parts.get(key)
+        if found is None:
+            with self._template_errors("_feeds.html"):
+                module = self.environment.get_template("_feeds.html").module
+                links, menu = getattr(module, "links", None), getattr(module, "menu", None)
+                if not callable(links) or not callable(menu):
+                    raise jinja2.TemplateError("it must define the macros links() and menu()")
+                # Safe: what an autoescaping template's macros return.
+                found = (Markup(links(feeds)), Markup(menu(feeds)))  # noqa: S704
+            self._feed_parts[key] = found
+        return found
 
     def _card(self, site: Site, author: Author) -> Markup:
         """``_author.html`` for ``author``, rendered once: a thread page shows the same two
