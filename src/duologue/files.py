@@ -92,10 +92,9 @@ def _read_at_most(fd: int, expected: int, most: int) -> bytes:
             break
         parts.append(chunk)
         total += len(chunk)
-        if len(chunk) < want:  # a regular file reads short only at its end
-            break
-        # The file grew since it was measured. Not more than 64 KiB a read: Python
-        # allocates the whole request first, and 1 MiB meant an mmap and munmap per post.
+        # Until a read says the end (a short read may also be a signal's doing): at most
+        # 64 KiB a read, as Python allocates the whole request first, and asking 1 MiB to
+        # learn of the end cost every post an mmap and a munmap.
         want = min(most - total, 1 << 16)
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
