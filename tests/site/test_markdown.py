@@ -104,7 +104,7 @@ def test_references_are_linked_only_in_text(body: str, linked: bool) -> None:
 
 def test_a_reference_title_never_becomes_markup() -> None:
     html = render_body(
-        "See [[#1]].", "s", [("s", 1, 4, 10)], lambda _s, _t: ('<b onclick="x">"hi"</b>', "https://e.org/a'b&c")
+        "See [[#1]].", "s", [("s", 1)], lambda _s, _t: ('<b onclick="x">"hi"</b>', "https://e.org/a'b&c")
     )
     assert html == (
         '<p>See <a href="https://e.org/a&#x27;b&amp;c">'

@@ -29,9 +29,9 @@ from duologue.model import Post
 from duologue.site.load import Signature, SourcePost
 from duologue.site.writer import Stamp
 
-CACHE_FORMAT = 6
-"""Bump when what the cache holds changes shape or meaning (6: post digests are SHA-256);
-an old cache is then ignored."""
+CACHE_FORMAT = 7
+"""Bump when what the cache holds changes shape or meaning (6: post digests are SHA-256;
+7: a post's references are ``(series, turn)``); an old cache is then ignored."""
 
 
 def git_dir(root: Path) -> Path | None:

@@ -216,7 +216,7 @@ def link_series(
 
 def _link_keys(thread: Thread, site: Site) -> None:
     for placed in thread.posts:
-        refs = [site.target_ident(s, t) for s, t, _, _ in placed.source.references]
+        refs = [site.target_ident(s, t) for s, t in placed.source.references]
         thread.body_keys[placed.turn] = digest(placed.ident, *refs)
     for placed in thread.posts:
         answered = thread.answered(placed)

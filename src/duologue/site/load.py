@@ -45,9 +45,9 @@ class SourcePost:
     body_start: int
     """Where the body starts in the text, in characters."""
     body_length: int
-    references: tuple[tuple[str, int, int, int], ...]
-    """``(series, turn, start, end)`` of every ``[[...]]`` in the body, in body order, in
-    code or not (see ``body_references``)."""
+    references: tuple[tuple[str, int], ...]
+    """``(series, turn)`` of every ``[[...]]`` in the body, in body order, in code or not
+    (see ``body_references``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +158,8 @@ def parse_source(settings: Settings, series: str, relpath: str) -> tuple[SourceP
     return source, body
 
 
-def body_references(body: str, series: str) -> tuple[tuple[str, int, int, int], ...]:
-    """``(series, turn, start, end)`` of every ``[[...]]`` in a body, code or not.
+def body_references(body: str, series: str) -> tuple[tuple[str, int], ...]:
+    """``(series, turn)`` of every ``[[...]]`` in a body, code or not.
 
     What a page may show of other posts: the build keys a body on these targets, and
     links only these. Which of them become links is decided in the rendered HTML, where
@@ -170,10 +170,8 @@ def body_references(body: str, series: str) -> tuple[tuple[str, int, int, int], 
     """
     if "[[" not in body:
         return ()
-    return tuple(
-        (match["series"] or series, int(match["turn"]), match.start(), match.end())
-        for match in REFERENCE.finditer(body)
-    )
+    # findall gives the two groups without a match object each (7 a post here).
+    return tuple((other or series, int(turn)) for other, turn in REFERENCE.findall(body))
 
 
 def read_body(root: Path, source: SourcePost) -> str:

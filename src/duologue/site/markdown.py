@@ -124,7 +124,7 @@ _LINKS: dict[tuple[str, str], str] = {}
 def link_references(
     html: str,
     own_series: str,
-    allowed: Iterable[tuple[str, int, int, int]],
+    allowed: Iterable[tuple[str, int]],
     resolve: Resolver,
     *,
     sanitised: bool,
@@ -139,7 +139,7 @@ def link_references(
     """
     if "[[" not in html:
         return html
-    wanted = {(series, turn) for series, turn, _start, _end in allowed}
+    wanted = set(allowed)
     if not wanted:
         return html
     matches = _sanitised_text_references(html) if sanitised else _text_references(html)
@@ -287,7 +287,7 @@ def sanitize(html: str) -> str:
 def render_body(
     body: str,
     own_series: str,
-    references: Iterable[tuple[str, int, int, int]],
+    references: Iterable[tuple[str, int]],
     resolve: Resolver,
 ) -> str:
     """A post body as the HTML that pages and feeds both carry; ``references`` are what

@@ -208,9 +208,7 @@ def series_state(thread: Thread, limit: int) -> build_cache.SeriesState:
     (``[[other#N]]``), its part of the site index key, its post count and its newest
     ``limit`` posts as rows for the site feed (date in µs, turn, index, item key)."""
     slug = thread.series.slug
-    refs = sorted(
-        {s for placed in thread.posts for s, _t, _a, _b in placed.source.references if s != slug}
-    )
+    refs = sorted({s for placed in thread.posts for s, _t in placed.source.references if s != slug})
     newest = sorted(
         (
             (_epoch_micros(placed.post.date), placed.turn, index, thread.item_keys[placed.turn])
