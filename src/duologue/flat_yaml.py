@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from datetime import datetime
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 import yaml
@@ -73,6 +73,19 @@ def _tag(value: str) -> str:
     return _STR
 
 
+_ZONES: dict[timedelta | None, tzinfo] = {}
+"""One ``timezone`` object per offset: ``fromisoformat`` makes a new one for every date,
+and the build's post cache pickled each of them again (a fifth of pickling a post)."""
+
+
+def _shared_zone(moment: datetime) -> datetime:
+    zone = moment.tzinfo
+    if type(zone) is not timezone:
+        return moment
+    shared = _ZONES.setdefault(zone.utcoffset(None), zone)  # at most one a minute of offset
+    return moment if shared is zone else moment.replace(tzinfo=shared)
+
+
 _TEXT_KEYS: set[str] = set()
 """Keys known to be text (``title``, ``date``…): a post has the same few every time."""
 
@@ -99,7 +112,7 @@ def _plain(value: str, *, in_flow: bool) -> Any:
         raise _NotFlat
     if not in_flow and _ISO_SECONDS.fullmatch(value):  # always a timestamp to PyYAML
         with contextlib.suppress(ValueError):
-            return datetime.fromisoformat(value)
+            return _shared_zone(datetime.fromisoformat(value))
     tag = _tag(value)
     if tag == _STR:
         return value
