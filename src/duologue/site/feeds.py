@@ -251,13 +251,14 @@ def series_feeds(
 ) -> tuple[bytes, bytes]:
     """``feed.xml`` (RSS) and ``atom.xml`` of a series, newest first."""
     series = thread.series
+    updated = thread.updated  # the newest of every post's date: worked out once
     rss = _new_feed(
         series.title,
         series.description,
         thread.url,
         thread.url + "feed.xml",
         series.id,
-        thread.updated,
+        updated,
         series.language,
     )
     atom = _new_feed(
@@ -266,7 +267,7 @@ def series_feeds(
         thread.url,
         thread.url + "atom.xml",
         series.id,
-        thread.updated,
+        updated,
         series.language,
     )
     ordered = _newest_first(items)
