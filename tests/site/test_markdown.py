@@ -85,6 +85,9 @@ LINK_1 = '<a href="https://example.org/s/1.html">T1 &amp; co</a>'
         ("`[[#1]]`", False),
         ("```\n[[#1]]\n```", False),
         ("A [link with [[#1]] in it](https://example.org/x).", False),
+        ("[[l](u) then [[#1]]](https://example.org/x)", False),  # cmark nests this link
+        ("A [*emphasis* then [[#1]]](https://example.org/x).", False),  # a tag since <a
+        ("`code` then [[#1]].", True),  # after a code span: text again
         ("![[[#1]]](picture.png)", False),  # the alt text is an attribute
         ('A <span title="a > b [[#1]]">raw title</span>.', False),
         ("    indented code [[#1]]", False),

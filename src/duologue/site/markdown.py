@@ -47,7 +47,6 @@ _CLEANER = nh3.Cleaner(
 
 
 _SERIALISED_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)(?:[^>\"]|\"[^\"]*\")*>")
-_SKIPPED_TAG = re.compile(r"<(/?)(?:code|pre|a)[\s>]")
 _REFERENCE = re.compile(r"\[\[(?P<series>[a-z0-9][a-z0-9-]{0,63})?#(?P<turn>[0-9]{1,9})\]\]")
 _SKIPPED = frozenset({"pre", "code", "a"})
 
@@ -55,36 +54,50 @@ _SKIPPED = frozenset({"pre", "code", "a"})
 def _text_references(html: str) -> list[re.Match[str]]:
     """References in text (not in code, a link or a tag) of cmark's own HTML.
 
-    One pass over the ``code``, ``pre`` and ``a`` tags (a regex over every tag cost five
-    times as much) gives the stretches inside them; cmark writes no raw ``>`` in an
-    attribute value, so a reference is inside a tag exactly when the last ``<`` before
-    it comes after the last ``>``.
+    cmark writes no raw ``<`` or ``>`` in text or attribute values and no tag inside
+    code (``<pre>`` always holds a ``<code>``), so the nearest ``<`` before a reference
+    tells whether it stands inside a tag (no ``>`` since) or in code (it opens
+    ``<code``); links, which may hold other tags, are found once for all of them.
     """
     matches = list(_REFERENCE.finditer(html))
     if not matches:
         return matches
-    skipped: list[tuple[int, int]] = []  # (start, end) of each outermost code, pre or a
-    depth = opened = 0
-    for tag in _SKIPPED_TAG.finditer(html, 0, matches[-1].start()):
-        if not tag.group(1):
-            opened = tag.start() if depth == 0 else opened
-            depth += 1
-        elif depth:
-            depth -= 1
-            if depth == 0:
-                skipped.append((opened, tag.start()))
-    if depth:
-        skipped.append((opened, len(html)))
-    starts = [start for start, _end in skipped]
+    links = _link_spans(html, matches[-1].start())
+    starts = [start for start, _end in links]
     found: list[re.Match[str]] = []
     for match in matches:
         start = match.start()
-        inside = bisect_right(starts, start)
-        if inside and skipped[inside - 1][1] > start:
+        tag = html.rfind("<", 0, start)
+        if tag >= 0 and (html.find(">", tag, start) < 0 or html.startswith("<code", tag)):
             continue
-        if html.rfind("<", 0, start) <= html.rfind(">", 0, start):
-            found.append(match)
+        inside = bisect_right(starts, start)
+        if inside and links[inside - 1][1] > start:
+            continue
+        found.append(match)
     return found
+
+
+def _link_spans(html: str, before: int) -> list[tuple[int, int]]:
+    """``(start, end)`` of each outermost ``<a ...>...</a>`` of cmark's HTML that starts
+    before ``before`` (cmark always writes ``<a href=``, and nests a link in a link's
+    text for ``[[x](u) y](v)``)."""
+    spans: list[tuple[int, int]] = []
+    start = html.find("<a ", 0, before)
+    while start >= 0:
+        depth, at = 1, start + 3
+        while depth:
+            end = html.find("</a>", at)
+            if end < 0:
+                at = end = len(html)
+                break
+            inner = html.find("<a ", at, end)
+            if inner >= 0:
+                depth, at = depth + 1, inner + 3
+            else:
+                depth, at = depth - 1, end + 4
+        spans.append((start, end))
+        start = html.find("<a ", at, before)
+    return spans
 
 
 def _sanitised_text_references(html: str) -> list[re.Match[str]]:
