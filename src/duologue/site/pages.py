@@ -8,7 +8,8 @@ in with ``| safe``. A workspace ``templates/`` folder overrides any template by 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -76,17 +77,24 @@ def _author(author: Author) -> Fields:
 
 
 def _link(placed: ThreadPost | None) -> Fields | None:
-    if placed is None:
-        return None
+    return None if placed is None else _link_fields(placed)
+
+
+def _link_fields(placed: ThreadPost, author: Callable[[Author], Fields] = _author) -> Fields:
     return Fields(
         turn=placed.turn,
         title=placed.post.title,
         url=placed.url,
-        author=_author(placed.author),
+        author=author(placed.author),
     )
 
 
-def _entry(placed: ThreadPost, thread: Thread) -> Fields:
+def _entry(
+    placed: ThreadPost,
+    thread: Thread,
+    author: Callable[[Author], Fields] = _author,
+    link: Callable[[ThreadPost | None], Fields | None] = _link,
+) -> Fields:
     post = placed.post
     return Fields(
         turn=post.turn,
@@ -94,11 +102,11 @@ def _entry(placed: ThreadPost, thread: Thread) -> Fields:
         url=placed.url,
         date_iso=post.date.isoformat(),
         date_text=date_text(post.date),
-        author=_author(placed.author),
+        author=author(placed.author),
         summary=post.summary,
         tags=post.tags,
         canonical_url=post.canonical_url,
-        reply_to=_link(thread.answered(placed)),
+        reply_to=link(thread.answered(placed)),
     )
 
 
@@ -124,6 +132,10 @@ class PageRenderer:
         )
         self._feed_lists: dict[tuple[int, str | None], list[Fields]] = {}
         self._feed_parts: dict[tuple[int, str | None], tuple[Markup, Markup]] = {}
+        self._authors: dict[tuple[int, Author], Fields] = {}
+        self._plain_authors: dict[Author, Fields] = {}
+        self._links: dict[int, tuple[ThreadPost, Fields]] = {}
+        self._series: dict[int, tuple[Thread, Fields]] = {}
         self._cards: dict[tuple[int, Author], Markup] = {}
 
     def _render(self, name: str, context: dict[str, Any]) -> str:
@@ -202,9 +214,40 @@ class PageRenderer:
         return card
 
     def _entry_with_card(self, site: Site, placed: ThreadPost, thread: Thread) -> Fields:
-        entry = _entry(placed, thread)
-        entry.author.card = self._card(site, placed.author)
-        return entry
+        return _entry(placed, thread, functools.partial(self._author, site), self._link)
+
+    # What pages are given of authors, linked posts and the series is made once a series
+    # and shared: a post is linked from its neighbours', its answers' and the answered
+    # post's pages, and templates cannot change what they are given.
+
+    def _author(self, site: Site, author: Author) -> Fields:
+        """``_author``, with the ``card`` pages show."""
+        key = (id(site), author)
+        found = self._authors.get(key)
+        if found is None:
+            found = self._authors[key] = _author(author)
+            found.card = self._card(site, author)
+        return found
+
+    def _link(self, placed: ThreadPost | None) -> Fields | None:
+        if placed is None:
+            return None
+        found = self._links.get(id(placed))
+        if found is None or found[0] is not placed:  # an id may be used again by then
+            found = self._links[id(placed)] = (placed, _link_fields(placed, self._plain_author))
+        return found[1]
+
+    def _plain_author(self, author: Author) -> Fields:
+        found = self._plain_authors.get(author)
+        if found is None:
+            found = self._plain_authors[author] = _author(author)
+        return found
+
+    def _series_fields(self, thread: Thread) -> Fields:
+        found = self._series.get(id(thread))
+        if found is None or found[0] is not thread:
+            found = self._series[id(thread)] = (thread, _series(thread))
+        return found[1]
 
     def _feeds(self, site: Site, thread: Thread | None) -> list[Fields]:
         """The feeds a page links to: the same for every page of a series, so made once."""
@@ -246,13 +289,13 @@ class PageRenderer:
         )
         context.update(
             canonical=placed.post.canonical_url,
-            series=_series(thread),
+            series=self._series_fields(thread),
             post=self._entry_with_card(site, placed, thread),
             body=body,
-            reply_to=_link(thread.answered(placed)),
-            replies=[_link(p) for p in thread.answers(placed.turn)],
-            previous=_link(previous),
-            next=_link(following),
+            reply_to=self._link(thread.answered(placed)),
+            replies=[self._link(p) for p in thread.answers(placed.turn)],
+            previous=self._link(previous),
+            next=self._link(following),
         )
         return self._page("post.html", context)
 
@@ -267,7 +310,7 @@ class PageRenderer:
             entry.body = body
             posts.append(entry)
         context.update(
-            series=_series(thread),
+            series=self._series_fields(thread),
             posts=posts,
             next_author=_author(thread.next_author),
             waiting_since_iso=since.isoformat() if since else None,
