@@ -95,11 +95,12 @@ class ThreadExtension(BaseExtension):  # type: ignore[misc]
         return {"thr": THREAD_NS}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FeedItem:
     """One post as a feed entry, all it needs in plain values (``feed_item`` makes one):
     small enough for a build worker to send the parent its series' newest posts for the
-    site feed instead of its whole linked thread."""
+    site feed instead of its whole linked thread. Not frozen, though nothing changes one:
+    a frozen dataclass is made in 1.6 µs, this in 0.4, and a series makes 1,100."""
 
     slug: str
     turn: int
