@@ -130,13 +130,11 @@ class PageRenderer:
                 jinja2.FileSystemBytecodeCache(str(bytecode_dir)) if bytecode_dir else None
             ),
         )
-        self._feed_lists: dict[tuple[int, str | None], list[Fields]] = {}
-        self._feed_parts: dict[tuple[int, str | None], tuple[Markup, Markup]] = {}
+        self._feed_context: dict[tuple[int, str | None], dict[str, Any]] = {}
         self._authors: dict[tuple[int, Author], Fields] = {}
         self._plain_authors: dict[Author, Fields] = {}
         self._links: dict[int, tuple[ThreadPost, Fields]] = {}
         self._series: dict[int, tuple[Thread, Fields]] = {}
-        self._cards: dict[tuple[int, Author], Markup] = {}
 
     def _render(self, name: str, context: dict[str, Any]) -> str:
         with self._template_errors(name):
@@ -171,47 +169,32 @@ class PageRenderer:
     def _base(
         self, site: Site, page_title: str, lang: str, thread: Thread | None
     ) -> dict[str, Any]:
-        feeds = self._feeds(site, thread)
-        links, menu = self._feed_html(site, thread, feeds)
+        # The feeds a page links to are the same for every page of a series: made once.
+        key = (id(site), thread.series.slug if thread is not None else None)
+        feeds = self._feed_context.get(key)
+        if feeds is None:
+            found = _feeds(site, thread)
+            links, menu = self._feed_html(found)
+            feeds = {"feeds": found, "feed_links": links, "feed_menu": menu}
+            self._feed_context[key] = feeds
         return {
             "site": self._site(site),
             "lang": lang,
             "page_title": page_title,
-            "feeds": feeds,
-            "feed_links": links,
-            "feed_menu": menu,
+            **feeds,
             "canonical": None,
         }
 
-    def _feed_html(
-        self, site: Site, thread: Thread | None, feeds: list[Fields]
-    ) -> tuple[Markup, Markup]:
-        """``_feeds.html``'s ``links()`` and ``menu()`` of ``feeds``, rendered once per
-        series: in every page's head and footer they were a quarter of its template time."""
-        key = (id(site), thread.series.slug if thread is not None else None)
-        found = self._feed_parts.get(key)
-        if found is None:
-            with self._template_errors("_feeds.html"):
-                module = self.environment.get_template("_feeds.html").module
-                links, menu = getattr(module, "links", None), getattr(module, "menu", None)
-                if not callable(links) or not callable(menu):
-                    raise jinja2.TemplateError("it must define the macros links() and menu()")
-                # Safe: what an autoescaping template's macros return.
-                found = (Markup(links(feeds)), Markup(menu(feeds)))  # noqa: S704
-            self._feed_parts[key] = found
-        return found
-
-    def _card(self, site: Site, author: Author) -> Markup:
-        """``_author.html`` for ``author``, rendered once: a thread page shows the same two
-        or three h-cards a thousand times, and an include cost more than the rest of a
-        post's entry."""
-        key = (id(site), author)
-        card = self._cards.get(key)
-        if card is None:
-            context = {"author": _author(author), "site": self._site(site)}
-            # Safe: the output of an autoescaping template, as an include's would be.
-            card = self._cards[key] = Markup(self._render("_author.html", context))  # noqa: S704
-        return card
+    def _feed_html(self, feeds: list[Fields]) -> tuple[Markup, Markup]:
+        """``_feeds.html``'s ``links()`` and ``menu()`` of ``feeds`` (once per series: in
+        every page's head and footer they were a quarter of its template time)."""
+        with self._template_errors("_feeds.html"):
+            module = self.environment.get_template("_feeds.html").module
+            links, menu = getattr(module, "links", None), getattr(module, "menu", None)
+            if not callable(links) or not callable(menu):
+                raise jinja2.TemplateError("it must define the macros links() and menu()")
+            # Safe: what an autoescaping template's macros return.
+            return Markup(links(feeds)), Markup(menu(feeds))  # noqa: S704
 
     def _entry_with_card(self, site: Site, placed: ThreadPost, thread: Thread) -> Fields:
         return _entry(placed, thread, functools.partial(self._author, site), self._link)
@@ -221,12 +204,16 @@ class PageRenderer:
     # post's pages, and templates cannot change what they are given.
 
     def _author(self, site: Site, author: Author) -> Fields:
-        """``_author``, with the ``card`` pages show."""
+        """``_author``, with its ``card``: ``_author.html`` rendered once per author (a
+        thread page shows the same two or three h-cards a thousand times, and an include
+        cost more than the rest of a post's entry)."""
         key = (id(site), author)
         found = self._authors.get(key)
         if found is None:
             found = self._authors[key] = _author(author)
-            found.card = self._card(site, author)
+            context = {"author": _author(author), "site": self._site(site)}
+            # Safe: the output of an autoescaping template, as an include's would be.
+            found.card = Markup(self._render("_author.html", context))  # noqa: S704
         return found
 
     def _link(self, placed: ThreadPost | None) -> Fields | None:
@@ -248,38 +235,6 @@ class PageRenderer:
         if found is None or found[0] is not thread:
             found = self._series[id(thread)] = (thread, _series(thread))
         return found[1]
-
-    def _feeds(self, site: Site, thread: Thread | None) -> list[Fields]:
-        """The feeds a page links to: the same for every page of a series, so made once."""
-        key = (id(site), thread.series.slug if thread is not None else None)
-        found = self._feed_lists.get(key)
-        if found is not None:
-            return found
-        feeds = []
-        if thread is not None:
-            feeds.append(
-                Fields(
-                    title=f"{thread.series.title} (RSS)",
-                    url=thread.url + "feed.xml",
-                    type="application/rss+xml",
-                )
-            )
-            feeds.append(
-                Fields(
-                    title=f"{thread.series.title} (Atom)",
-                    url=thread.url + "atom.xml",
-                    type="application/atom+xml",
-                )
-            )
-        feeds.append(
-            Fields(
-                title=f"{site.title} (RSS, all series)",
-                url=site.base_url + "feed.xml",
-                type="application/rss+xml",
-            )
-        )
-        self._feed_lists[key] = feeds
-        return feeds
 
     def post_page(self, site: Site, thread: Thread, index: int, body: str) -> bytes:
         placed = thread.posts[index]
@@ -326,6 +281,34 @@ class PageRenderer:
         context = self._base(site, site.title, "en", None)
         context["series"] = entries
         return self._page("index.html", context)
+
+
+def _feeds(site: Site, thread: Thread | None) -> list[Fields]:
+    """The feeds a page links to: its series' RSS and Atom, and the site's RSS."""
+    feeds = []
+    if thread is not None:
+        feeds.append(
+            Fields(
+                title=f"{thread.series.title} (RSS)",
+                url=thread.url + "feed.xml",
+                type="application/rss+xml",
+            )
+        )
+        feeds.append(
+            Fields(
+                title=f"{thread.series.title} (Atom)",
+                url=thread.url + "atom.xml",
+                type="application/atom+xml",
+            )
+        )
+    feeds.append(
+        Fields(
+            title=f"{site.title} (RSS, all series)",
+            url=site.base_url + "feed.xml",
+            type="application/rss+xml",
+        )
+    )
+    return feeds
 
 
 def index_entry(thread: Thread) -> Fields:
