@@ -141,6 +141,12 @@ def post_path(series: str, post: Post) -> str:
     return f"{series}/{post.turn:04d}-{post.slug}.html"
 
 
+def post_ident(source: SourcePost) -> str:
+    """``ThreadPost.ident``: also what a build worker holding one series computes for a
+    post of another, so the keys agree."""
+    return digest(source.relpath, source.digest)
+
+
 def thread_of(series: Series, sources: Sequence[SourcePost], base_url: str) -> Thread:
     """Place a series' posts; ``BuildError`` for what no page could show sensibly."""
     posts: list[ThreadPost] = []
@@ -164,7 +170,7 @@ def thread_of(series: Series, sources: Sequence[SourcePost], base_url: str) -> T
             author=author,
             path=path,
             url=base_url + path,
-            ident=digest(source.relpath, source.digest),
+            ident=post_ident(source),
         )
         posts.append(placed)
         by_turn[post.turn] = placed

@@ -56,6 +56,12 @@ SeriesResult = tuple[str, dict[str, Stamp], int, int, dict[int, str]]
 """``(series, stamps of the files rendered, written, unchanged, bodies for the site feed)``."""
 
 
+def body_context(url: str) -> str:
+    """What every body's HTML depends on besides its own key: the render version, the
+    duologue version and the base URL (both build paths key the body cache on it)."""
+    return digest(RENDER_VERSION, __version__, url)
+
+
 def _state() -> RenderState:
     if _STATE is None:  # pragma: no cover - set by ``rendering`` before any call
         raise RuntimeError("render state missing")
@@ -171,14 +177,13 @@ def render_series_outputs(
     jobs.sort(key=lambda job: -len(job[1]))  # the biggest first: workers finish together
     bytecode = folder / "jinja"
     bytecode.mkdir(parents=True, exist_ok=True)
-    body_context = digest(RENDER_VERSION, __version__, url)
     state = RenderState(
         site,
         settings.root,
         writer.out_dir,
         bytecode,
         folder,
-        body_context,
+        body_context(url),
         settings.feed_limit,
         new_folder=writer.new_folder,
     )

@@ -18,16 +18,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from duologue import __version__
 from duologue.errors import DuologueError
 from duologue.model import Series, Settings
 from duologue.site import cache as build_cache
 from duologue.site import pool
-from duologue.site.keys import RENDER_VERSION, digest
-from duologue.site.linking import Target, post_path
+from duologue.site.linking import Target, post_ident, post_path
 from duologue.site.load import InputScan, Signature, SourcePost, parse_many
 from duologue.site.plan import Output, outputs_to_render, plan_outputs, series_state
-from duologue.site.render import Progress, RenderState, render_series, rendering
+from duologue.site.render import (
+    Progress,
+    RenderState,
+    body_context,
+    render_series,
+    rendering,
+)
 from duologue.site.writer import Stamp, Writer
 
 if TYPE_CHECKING:  # imported by the build itself, after the no-op check
@@ -201,7 +205,7 @@ def build_one_series(slug: str) -> SeriesOutcome:
         job.out_dir,
         bytecode,
         job.folder,
-        digest(RENDER_VERSION, __version__, job.url),
+        body_context(job.url),
         settings.feed_limit,
         fresh,
         job.new_folder,
@@ -246,4 +250,4 @@ class _OutsidePosts:
         if source is None:
             source = parse_many(job.settings, [(series, relpath)])[0][0]
         path = post_path(series, source.post)
-        return (source.post.title, job.url + path, digest(relpath, source.digest))
+        return (source.post.title, job.url + path, post_ident(source))
