@@ -159,7 +159,7 @@ class PageRenderer:
                 f" (line {error.lineno})" if isinstance(error, jinja2.TemplateSyntaxError) else ""
             )
             raise BuildError(
-                f"template {name}{where}: {error.message or error}; fix the template."
+                f"template {name}{where}: {str(error.message or error).rstrip('.')}; fix the template."
             ) from None
 
     @staticmethod
