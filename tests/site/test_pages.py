@@ -7,6 +7,8 @@ from pathlib import Path
 
 import mf2py
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from duologue.errors import BuildError
 from duologue.site.build import build_site
@@ -189,3 +191,41 @@ def test_a_feeds_template_without_its_macros_is_a_clear_error(tmp_path: Path) ->
     (root / "templates/_feeds.html").write_text("{% macro links(feeds) %}x{% endmacro %}")
     with pytest.raises(BuildError, match=r"template _feeds.html: it must define the macros"):
         build_site(load_settings(root))
+
+
+# Every way a value reaches a page through {{ }}: plain, an attribute, a number, joined
+# with ~, in a {% set %} block, a macro, a call block, a filter block, through |e and
+# |safe, in a loop; and values that are Markup already.
+_ESCAPING = (
+    "{% macro m(x) %}<i>{{ x }}</i>{% endmacro %}"
+    "{% macro c() %}[{{ caller() }}]{% endmacro %}"
+    "{% set block %}{{ a }}|{{ n }}{% endset %}"
+    "{{ a }}/{{ f.a }}/{{ n }}/{{ a ~ b }}/{{ block }}/{{ m(a) }}/{{ m(safe) }}"
+    "{% call c() %}{{ a }}{% endcall %}/{% filter upper %}{{ a }}{% endfilter %}"
+    "/{{ a | e }}/{{ safe }}/{{ a | safe }}/{% for x in [a, b, safe] %}{{ x }},{% endfor %}"
+    "/{{ [a, b] | join(safe) }}/{{ (block ~ a) | striptags }}"
+)
+
+
+@given(st.text(max_size=30), st.text(max_size=30), st.integers())
+@settings(max_examples=300)
+def test_values_are_escaped_exactly_as_jinja_escapes_them(a: str, b: str, n: int) -> None:
+    """``escape_output`` writes a value with nothing to escape as the plain string:
+    every page must still be byte for byte what stock Jinja writes."""
+    import jinja2
+    from markupsafe import Markup
+
+    from duologue.site.pages import PageRenderer, escape_output
+
+    ours = PageRenderer(Path("/nonexistent")).environment
+    stock = jinja2.Environment(autoescape=True)
+    values = {
+        "a": a,
+        "b": b,
+        "n": n,
+        "f": {"a": a},
+        "safe": Markup(f"<b>{b}</b>"),  # raw on purpose: the same in both
+    }
+    template = ours.from_string(_ESCAPING)
+    assert template.root_render_func.__globals__["escape"] is escape_output
+    assert template.render(values) == stock.from_string(_ESCAPING).render(values)

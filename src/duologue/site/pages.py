@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from datetime import datetime
 from pathlib import Path
-from types import SimpleNamespace
+from types import CodeType, SimpleNamespace
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from duologue.model import Author
 from duologue.site.keys import digest
@@ -110,6 +110,44 @@ def _entry(
     )
 
 
+def escape_output(value: Any) -> str:
+    """What ``{{ value }}`` writes in an autoescaping template: ``markupsafe.escape``'s text.
+
+    markupsafe wraps even a string with nothing to escape in a new ``Markup`` (~0.7 µs,
+    its ``__new__`` is Python), and a post page writes ~40 values: a fifth of its time.
+    Such a string is written as it is instead. Only its type differs, and nothing can tell:
+    Jinja hands what ``{{ }}`` gives only to a join (a page, or a ``Markup`` for a macro's
+    or a ``{% set %}`` block's output), and escaping the string again changes nothing.
+    """
+    if value.__class__ is str:
+        if not ("&" in value or "<" in value or ">" in value or '"' in value or "'" in value):
+            return value
+    elif value.__class__ is Markup:
+        return value  # escape() would copy it: a Markup is already safe
+    return escape(value)
+
+
+class _Template(jinja2.Template):
+    """A template whose ``{{ }}`` output goes through ``escape_output``.
+
+    Jinja's compiled code calls the ``escape`` of its own module namespace only there
+    (filters such as ``|e`` use markupsafe's); every block and macro of the template
+    shares that namespace with its root render function.
+    """
+
+    @classmethod
+    def from_code(
+        cls,
+        environment: jinja2.Environment,
+        code: CodeType,
+        globals: MutableMapping[str, Any],
+        uptodate: Callable[[], bool] | None = None,
+    ) -> jinja2.Template:
+        template = super().from_code(environment, code, globals, uptodate)
+        template.root_render_func.__globals__["escape"] = escape_output
+        return template
+
+
 class PageRenderer:
     """One Jinja2 environment for the whole build; templates are compiled once."""
 
@@ -130,6 +168,7 @@ class PageRenderer:
                 jinja2.FileSystemBytecodeCache(str(bytecode_dir)) if bytecode_dir else None
             ),
         )
+        self.environment.template_class = _Template
         self._feed_context: dict[tuple[int, str | None], dict[str, Any]] = {}
         self._authors: dict[tuple[int, Author], Fields] = {}
         self._plain_authors: dict[Author, Fields] = {}
