@@ -252,14 +252,27 @@ def _autolink_can_act(html: str) -> bool:
     written. Most bodies have ``://`` only in the targets of ``[text](https://...)``,
     inside a tag, where the extension never looks.
     """
-    return "@" in html or "www." in html or _in_text(html, "://")
+    if "@" in html or "www." in html:
+        return True
+    # Found from each ":" (a memchr; a search for "://" cost 5 µs a post): a link target
+    # opens with it (href="https://…"), and cmark writes '"' in text as &quot;.
+    at = html.find(":")
+    while at >= 0:
+        if html.startswith("//", at + 1) and not html.endswith(_SCHEME_ATTRIBUTE, 0, at):
+            return _in_text(html, "://", at)
+        at = html.find(":", at + 1)
+    return False
 
 
-def _in_text(html: str, needle: str) -> bool:
-    """Whether ``needle`` occurs in ``html`` outside a tag. cmark escapes ``<`` and ``>``
-    in text and attribute values alike, so a ``>`` before any ``<`` means inside a tag (raw
-    HTML it passes through may hold a ``>`` in quotes, but then still inside the tag)."""
-    at = html.find(needle)
+_SCHEME_ATTRIBUTE = ('="http', '="https')
+
+
+def _in_text(html: str, needle: str, start: int = 0) -> bool:
+    """Whether ``needle`` occurs in ``html`` outside a tag, from ``start`` on. cmark escapes
+    ``<`` and ``>`` in text and attribute values alike, so a ``>`` before any ``<`` means
+    inside a tag (raw HTML it passes through may hold a ``>`` in quotes, but then still
+    inside the tag)."""
+    at = html.find(needle, start)
     while at >= 0:
         close = html.find(">", at)
         if close < 0 or html.find("<", at, close) >= 0:
