@@ -159,8 +159,8 @@ def test_html_holding_the_cdata_end_marker_goes_out_as_escaped_text() -> None:
     )  # fmt: skip
     rss = site_feed("Site", "https://example.org/", [item], complete=True)
     feed = _new_feed("S", "", "https://example.org/s/", "https://example.org/s/atom.xml",
-                     "tag:x,2026:s", item.date, "en")  # fmt: skip
-    _add_items(feed, [item], with_series=False)
+                     "tag:x,2026:s", item.date, "en", rss=False)  # fmt: skip
+    _add_items(feed, [item], with_series=False, rss=False)
     atom = feed.atom_str(pretty=True)
     assert b"x]]&gt;y" in rss and b"x]]&gt;y" in atom and b"CDATA" not in rss + atom
     assert feedparser.parse(rss).entries[0].description == html

@@ -170,10 +170,17 @@ def _new_feed(
     feed_id: str,
     updated: datetime,
     language: str,
+    *,
+    rss: bool,
 ) -> FeedGenerator:
+    """A feed to be written as RSS (``rss``) or as Atom, never both: each entry then gets
+    only the extension its format uses (feedgen makes every loaded extension's object for
+    every entry, and a series' archives hold all its posts)."""
     feed = FeedGenerator()
-    feed.load_extension("dc", atom=False, rss=True)
-    feed.register_extension("thr", ThreadExtension, ThreadEntryExtension, atom=True, rss=False)
+    if rss:
+        feed.load_extension("dc", atom=False, rss=True)
+    else:
+        feed.register_extension("thr", ThreadExtension, ThreadEntryExtension, atom=True, rss=False)
     feed.register_extension("fh", HistoryExtension, HistoryEntryExtension, atom=True, rss=True)
     feed.id(feed_id)
     feed.title(title)
@@ -186,8 +193,11 @@ def _new_feed(
     return feed
 
 
-def _add_items(feed: FeedGenerator, items: Sequence[FeedItem], *, with_series: bool) -> None:
-    """Entries in the order given (feedgen would prepend them)."""
+def _add_items(
+    feed: FeedGenerator, items: Sequence[FeedItem], *, with_series: bool, rss: bool
+) -> None:
+    """Entries in the order given (feedgen would prepend them), for a feed ``_new_feed``
+    made for RSS (``rss``) or Atom."""
     for item in items:
         entry = feed.add_entry(order="append")
         entry.id(item.post_id)  # guid isPermaLink="false"
@@ -199,7 +209,8 @@ def _add_items(feed: FeedGenerator, items: Sequence[FeedItem], *, with_series: b
         if item.author_url:
             author["uri"] = item.author_url
         entry.author(author)
-        entry.dc.dc_creator(item.author_name)
+        if rss:
+            entry.dc.dc_creator(item.author_name)
         # A CDATA section cannot hold "]]>": such a body goes out as escaped text.
         cdata = "]" not in item.content or "]]>" not in item.content  # the first is a memchr
         entry.content(item.content, type="CDATA" if cdata else "html")
@@ -207,7 +218,7 @@ def _add_items(feed: FeedGenerator, items: Sequence[FeedItem], *, with_series: b
             entry.summary(item.summary)
         if item.tags:  # one call: feedgen checks its argument's format on each
             entry.category([{"term": tag} for tag in item.tags])
-        if item.reply is not None:
+        if item.reply is not None and not rss:
             entry.thr.reply = item.reply
 
 
@@ -261,6 +272,7 @@ def series_feeds(
         series.id,
         updated,
         series.language,
+        rss=True,
     )
     atom = _new_feed(
         series.title,
@@ -270,14 +282,15 @@ def series_feeds(
         series.id,
         updated,
         series.language,
+        rss=False,
     )
     ordered = _newest_first(items)
-    for feed in (rss, atom):
+    for feed, is_rss in ((rss, True), (atom, False)):
         history: HistoryExtension = feed.fh
         history.complete = plan.complete
         if plan.archives:
             history.links.append(("prev-archive", archive_url(thread, plan.archives)))
-        _add_items(feed, ordered, with_series=False)
+        _add_items(feed, ordered, with_series=False, rss=is_rss)
     return _xml(rss.rss_str(pretty=True)), _xml(atom.atom_str(pretty=True))
 
 
@@ -296,6 +309,7 @@ def archive_feed(
         f"{series.id}/archive/{number}",
         updated,
         series.language,
+        rss=False,
     )
     history: HistoryExtension = feed.fh
     history.archive = True
@@ -305,7 +319,7 @@ def archive_feed(
     # Always the next number, even before that archive is full and written: a full archive
     # must never change (RFC 5005 archives are immutable), and the link is what it will be.
     history.links.append(("next-archive", archive_url(thread, number + 1)))
-    _add_items(feed, _newest_first(items), with_series=False)
+    _add_items(feed, _newest_first(items), with_series=False, rss=False)
     return _xml(feed.atom_str(pretty=True))
 
 
@@ -321,8 +335,9 @@ def site_feed(title: str, base_url: str, items: Sequence[FeedItem], complete: bo
         base_url,
         max((item.date for item in items), default=EPOCH),
         "en",
+        rss=True,
     )
     history: HistoryExtension = feed.fh
     history.complete = complete
-    _add_items(feed, _newest_first(items), with_series=True)
+    _add_items(feed, _newest_first(items), with_series=True, rss=True)
     return _xml(feed.rss_str(pretty=True))
