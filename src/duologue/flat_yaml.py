@@ -36,11 +36,11 @@ _NOT_PLAIN_START = frozenset("-?:,[]{}#&*!|>'\"%@`")
 _FLOW_FORBIDDEN = frozenset(",[]{}?:")
 """Characters a plain scalar inside ``[...]`` cannot hold (or that end it early)."""
 
-_UNSURE = re.compile(
-    r"[^\x0a\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
-)
+_UNSURE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 """Anything PyYAML reads specially or refuses: control characters (tab too), NEL and the
-Unicode line and paragraph separators (line breaks to YAML), the byte order mark."""
+Unicode line and paragraph separators (line breaks to YAML), surrogates, the byte order
+mark and the two non-characters. Listed, not written as the complement of what is safe:
+``re`` took 5.8 ms (of every build's start) to compile that, 0.5 this."""
 
 _SINGLE_QUOTED = re.compile(r"'((?:[^']|'')*)'")
 _DOUBLE_QUOTED = re.compile(r'"([^"\\]*)"')

@@ -168,3 +168,18 @@ def test_fast_path_never_disagrees_with_the_strict_loader(text: str) -> None:
         if isinstance(value, datetime):
             assert value.utcoffset() == loaded[key].utcoffset()
             assert type(value.tzinfo) is type(loaded[key].tzinfo)
+
+
+def test_the_unsure_characters_are_all_but_the_ones_yaml_reads_as_text() -> None:
+    """``_UNSURE`` lists the characters to leave to PyYAML; every other code point is one
+    YAML takes as it is in a plain or quoted scalar (PyYAML's printable set, less tab,
+    NEL, the line and paragraph separators and the byte order mark)."""
+    import re
+
+    taken_as_is = re.compile(
+        r"[\x0a\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+    )
+    every = "".join(map(chr, range(0x110000)))
+    unsure = flat_yaml._UNSURE.findall(every)
+    assert len(unsure) + len(taken_as_is.findall(every)) == len(every)
+    assert not any(taken_as_is.match(ch) for ch in unsure)
