@@ -13,7 +13,7 @@ import contextlib
 import hashlib
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,6 +74,30 @@ def _entries(folder: Path) -> list[os.DirEntry[str]]:
         return []
 
 
+_LIST_BY_FD = os.scandir in os.supports_fd
+_FOLDER_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+
+
+@contextlib.contextmanager
+def _open_folder(path: str) -> Iterator[Iterable[os.DirEntry[str]]]:
+    """The entries of the folder at ``path`` (never through a symlink): listed through an
+    open descriptor where the system allows, so each entry's ``stat`` looks up one name
+    in that folder instead of walking ``path`` again. Nothing when it has gone."""
+    if not _LIST_BY_FD:  # pragma: no cover - Linux and macOS list by descriptor
+        yield _entries(Path(path))
+        return
+    try:
+        fd = os.open(path, _FOLDER_FLAGS)
+    except (FileNotFoundError, NotADirectoryError):
+        yield ()
+        return
+    try:
+        with os.scandir(fd) as entries:
+            yield entries
+    finally:
+        os.close(fd)
+
+
 def scan_inputs(root: Path) -> InputScan:
     """Stat every input under ``root`` (never through a symlink)."""
     signatures: dict[str, Signature] = {}
@@ -97,17 +121,26 @@ def scan_inputs(root: Path) -> InputScan:
         prefix = f"series/{slug}/"
         post_name = POST_FILE_PATTERN.match
         # The loop a no-op rebuild spends most of its time in (10,000 posts): names bound
-        # once, the signature built inline.
-        for entry in _entries(Path(folder.path)):
-            name = entry.name
-            match = post_name(name)
-            if (match is None and name != SERIES_FILE) or not entry.is_file(follow_symlinks=False):
-                continue
-            info = entry.stat(follow_symlinks=False)
-            relpath = prefix + name
-            signatures[relpath] = (info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
-            if match is not None:
-                found.append((int(match[1]), relpath))
+        # once, the signature built inline, and each file looked up in its open folder
+        # (the kernel walked the whole absolute path for every file: 5 ms of 50).
+        with _open_folder(folder.path) as entries:
+            for entry in entries:
+                name = entry.name
+                match = post_name(name)
+                if (match is None and name != SERIES_FILE) or not entry.is_file(
+                    follow_symlinks=False
+                ):
+                    continue
+                info = entry.stat(follow_symlinks=False)
+                relpath = prefix + name
+                signatures[relpath] = (
+                    info.st_size,
+                    info.st_mtime_ns,
+                    info.st_ino,
+                    info.st_ctime_ns,
+                )
+                if match is not None:
+                    found.append((int(match[1]), relpath))
         found.sort()
         posts[slug] = found
     slugs.sort()
