@@ -10,6 +10,7 @@ phase reads it again only for the posts it renders.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import stat
@@ -88,8 +89,10 @@ def _open_folder(path: str) -> Iterator[Iterable[os.DirEntry[str]]]:
         return
     try:
         fd = os.open(path, _FOLDER_FLAGS)
-    except (FileNotFoundError, NotADirectoryError):
-        yield ()
+    except OSError as error:
+        if error.errno not in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+            raise
+        yield ()  # gone, or swapped for a symlink since it was listed
         return
     try:
         with os.scandir(fd) as entries:
