@@ -79,25 +79,30 @@ def _text_references(html: str) -> list[re.Match[str]]:
 
 def _link_spans(html: str, before: int) -> list[tuple[int, int]]:
     """``(start, end)`` of each outermost ``<a ...>...</a>`` of cmark's HTML that starts
-    before ``before`` (cmark always writes ``<a href=``, and nests a link in a link's
+    before ``before`` (cmark always writes ``<a href="``, and nests a link in a link's
     text for ``[[x](u) y](v)``)."""
     spans: list[tuple[int, int]] = []
-    start = html.find("<a ", 0, before)
+    # The whole opening: searching for "<a " stopped at every space of the text (9 µs a
+    # body of the bench corpus, this 3).
+    start = html.find(_LINK_OPENING, 0, before)
     while start >= 0:
-        depth, at = 1, start + 3
+        depth, at = 1, start + len(_LINK_OPENING)
         while depth:
             end = html.find("</a>", at)
             if end < 0:
                 at = end = len(html)
                 break
-            inner = html.find("<a ", at, end)
+            inner = html.find(_LINK_OPENING, at, end)
             if inner >= 0:
-                depth, at = depth + 1, inner + 3
+                depth, at = depth + 1, inner + len(_LINK_OPENING)
             else:
                 depth, at = depth - 1, end + 4
         spans.append((start, end))
-        start = html.find("<a ", at, before)
+        start = html.find(_LINK_OPENING, at, before)
     return spans
+
+
+_LINK_OPENING = '<a href="'
 
 
 def _sanitised_text_references(html: str) -> list[re.Match[str]]:
@@ -150,10 +155,8 @@ def link_references(
     appears once cmark has decoded an entity or an escape stays as written. A reference
     to nothing is left as written too, so the reader sees it (and ``check`` reports it).
     """
-    if "[[" not in html:
-        return html
     wanted = set(allowed)
-    if not wanted:
+    if not wanted:  # most bodies: then their HTML is not searched at all
         return html
     matches = _sanitised_text_references(html) if sanitised else _text_references(html)
     pieces: list[str] = []
