@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from duologue.cli import app
 from tests.cli.conftest import Invoke
+from tests.cli.workspaces import sample_workspace
 from tests.helpers import run_duologue
 
 HEAVY_MODULES = {
@@ -222,3 +223,60 @@ def test_version_is_shown_like_other_command_line_tools() -> None:
 
     result = run_duologue(Path.cwd(), "--version")
     assert result.returncode == 0 and result.stdout.strip() == f"duologue {__version__}"
+
+
+# -- a bare `duologue build` runs without Typer ----------------------------------------------
+
+
+def _summary(text: str) -> str:
+    """The build's summary line without its timing and output path."""
+    return text.split(" in ")[0]
+
+
+def test_a_bare_build_says_what_the_typer_command_says(tmp_path: Path, invoke: Invoke) -> None:
+    """``duologue build`` alone skips Typer (duologue.cli.quick); with an option it goes
+    through the Typer command. Same build, same line, same exit code, same errors."""
+    quick_ws = sample_workspace(tmp_path / "quick", posts=3)
+    typer_ws = sample_workspace(tmp_path / "typer", posts=3)
+    quick = run_duologue(quick_ws, "build")
+    through_typer = invoke(typer_ws, "build")
+    assert quick.returncode == through_typer.exit_code == 0, quick.stderr
+    assert quick.stderr == ""
+    assert _summary(quick.stdout) == _summary(through_typer.stdout)
+    assert quick.stdout.count("\n") == through_typer.stdout.count("\n") == 1
+    assert quick.stdout.rstrip().endswith(f"→ {quick_ws / 'public'}")
+
+    (quick_ws / "series/slow-work/series.toml").write_text("title = [\n")
+    (typer_ws / "series/slow-work/series.toml").write_text("title = [\n")
+    broken = run_duologue(quick_ws, "build")
+    broken_through_typer = invoke(typer_ws, "build")
+    assert broken.returncode == broken_through_typer.exit_code == 1
+    assert broken.stdout == ""
+    assert broken.stderr == broken_through_typer.stderr
+    assert broken.stderr.startswith("error: series/slow-work/series.toml: is not valid TOML")
+
+    outside = run_duologue(tmp_path, "build")
+    assert outside.returncode == 1
+    assert outside.stderr.startswith("error: no duologue.toml in ")
+    debug = run_duologue(tmp_path, "build", env={"DUOLOGUE_DEBUG": "1"})
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_a_bare_build_does_not_import_typer(ws: Path) -> None:
+    first = run_duologue(ws, "build")
+    assert first.returncode == 0, first.stderr
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORTS_AFTER, "build"],
+        cwd=ws, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.stdout.startswith("built "), result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("MODULES ")]
+    loaded = {name.split(".")[0] for name in line.split()[1:]}
+    assert "duologue" in loaded
+    assert not loaded & {"typer", "click", "rich"}, sorted(loaded & {"typer", "click", "rich"})
+    with_option = subprocess.run(
+        [sys.executable, "-c", IMPORTS_AFTER, "build", "--out", "public"],
+        cwd=ws, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert with_option.stdout.startswith("built "), with_option.stderr
+    assert " typer " in with_option.stderr  # any option: Typer parses it

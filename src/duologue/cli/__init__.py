@@ -1,19 +1,35 @@
-"""The ``duologue`` command line: one Typer app, one file per group of commands.
+"""The ``duologue`` command line: one Typer app (``duologue.cli.commands``), one file per
+group of commands.
 
-This package imports only Typer and the standard library at start-up; each
-command imports the core it needs when it runs, so ``duologue --help`` stays fast.
+Start-up imports only Typer and the standard library; each command imports the core it
+needs when it runs, so ``duologue --help`` stays fast. A bare ``duologue build``, the
+command run after every edit, does not import Typer at all (``duologue.cli.quick``).
 """
 
 from __future__ import annotations
 
-from duologue.cli import build_cmd, series_cmds, turn_cmds, workspace_cmds  # noqa: F401 - build_cmd registers `build`
-from duologue.cli.base import app
-
-app.add_typer(series_cmds.series_app, name="series")
+import sys
+from typing import Any
 
 
 def main() -> None:
+    if sys.argv[1:] == ["build"]:
+        from duologue.cli.quick import build_now
+
+        raise SystemExit(build_now())
+    from duologue.cli.commands import app
+
     app()
 
 
-__all__ = ["app", "main", "turn_cmds", "workspace_cmds"]
+def __getattr__(name: str) -> Any:
+    # ``from duologue.cli import app`` (tests, other programs): the app with its commands,
+    # loaded when asked for, so that importing this package does not import Typer.
+    if name == "app":
+        from duologue.cli.commands import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["app", "main"]

@@ -1,45 +1,34 @@
-"""The Typer app, shared helpers, and the one place where errors become messages and exit codes."""
+"""The Typer app and its shared helpers; every failure becomes a message and an exit code
+here, through ``duologue.cli.plain.failure``."""
 
 from __future__ import annotations
 
-import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
-
-if TYPE_CHECKING:
-    from duologue.model import Settings
 from typer.core import TyperGroup
+
+from duologue.cli.plain import failure, workspace_here
+
+__all__ = ["app", "print_json", "workspace_here"]
 
 
 class DuologueGroup(TyperGroup):
-    """Runs every command; turns a ``DuologueError`` into ``error: …`` and its exit code."""
+    """Runs every command; turns a ``DuologueError`` (or a bug) into ``error: …`` and its
+    exit code."""
 
     def invoke(self, ctx: Any) -> Any:
-        from duologue.errors import DuologueError
-
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
-        except DuologueError as error:
-            if os.environ.get("DUOLOGUE_DEBUG") == "1":
+        except BaseException as error:
+            reported = failure(error)
+            if reported is None:
                 raise
-            typer.echo(f"error: {error.message}", err=True)
-            raise typer.Exit(error.exit_code) from None
-        except KeyboardInterrupt:
-            typer.echo("error: interrupted.", err=True)
-            raise typer.Exit(130) from None
-        except Exception as error:  # a bug in duologue: still one sentence, not a traceback
-            if os.environ.get("DUOLOGUE_DEBUG") == "1":
-                raise
-            typer.echo(
-                f"error: duologue failed unexpectedly ({type(error).__name__}: {error}); "
-                "run again with DUOLOGUE_DEBUG=1 to see where, and please report it.",
-                err=True,
-            )
-            raise typer.Exit(1) from None
+            typer.echo(reported[0], err=True)
+            raise typer.Exit(reported[1]) from None
 
 
 app = typer.Typer(
@@ -78,15 +67,3 @@ def print_json(data: object) -> None:
     import json
 
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-
-
-def workspace_here() -> Settings:
-    """The workspace around the current folder, after repairing an interrupted publish."""
-    from duologue.repair import repair_if_interrupted
-    from duologue.workspace import open_workspace
-
-    settings = open_workspace()
-    repaired = repair_if_interrupted(settings.root)
-    if repaired:
-        typer.echo(f"note: {repaired}", err=True)
-    return settings

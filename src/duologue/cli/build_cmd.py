@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from duologue.cli.base import app, workspace_here
+from duologue.cli.base import app
 
 
 @app.command()
@@ -24,22 +24,7 @@ def build(
     ] = None,
 ) -> None:
     """Write the site and feeds: pages for every post and series, RSS and Atom feeds."""
-    from contextlib import nullcontext
+    # The same build as a bare `duologue build`, which runs without Typer (duologue.cli).
+    from duologue.cli.quick import build_summary
 
-    from duologue.lock import workspace_lock
-    from duologue.site.build import build_site
-    from duologue.site.cache import git_dir
-    from duologue.site.progress import ProgressBar
-
-    settings = workspace_here()
-    folder = git_dir(settings.root)
-    # Two builds at once would interleave writes into the output folder and the cache.
-    with workspace_lock(folder) if folder else nullcontext(), ProgressBar() as progress:
-        result = build_site(
-            settings, out=out, only_series=series, base_url=base_url, progress=progress
-        )
-    removed = f", {result.removed} removed" if result.removed else ""
-    typer.echo(
-        f"built {result.files} files ({result.written} written{removed}) "
-        f"in {result.seconds:.2f} s → {result.out_dir}"
-    )
+    typer.echo(build_summary(out, series, base_url))

@@ -1,0 +1,53 @@
+"""``duologue build`` with no options, run without Typer.
+
+It is the command run after every edit, and most often finds nothing to do: then
+importing Typer (~40 ms) was a quarter of its time. ``duologue.cli.main`` sends exactly
+``duologue build`` here; with any option, ``--help`` included, Typer parses it as
+usual. Both ways do the same build (``build_summary``), print the same line, and report
+a failure through the same ``duologue.cli.plain.failure``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def build_summary(out: Path | None, series: str | None, base_url: str | None) -> str:
+    """Build the site of the workspace around the current folder; the line to print."""
+    from contextlib import nullcontext
+
+    from duologue.cli.plain import workspace_here
+    from duologue.lock import workspace_lock
+    from duologue.site.build import build_site
+    from duologue.site.cache import git_dir
+    from duologue.site.progress import ProgressBar
+
+    settings = workspace_here()
+    folder = git_dir(settings.root)
+    # Two builds at once would interleave writes into the output folder and the cache.
+    with workspace_lock(folder) if folder else nullcontext(), ProgressBar() as progress:
+        result = build_site(
+            settings, out=out, only_series=series, base_url=base_url, progress=progress
+        )
+    removed = f", {result.removed} removed" if result.removed else ""
+    return (
+        f"built {result.files} files ({result.written} written{removed}) "
+        f"in {result.seconds:.2f} s → {result.out_dir}"
+    )
+
+
+def build_now() -> int:
+    """``duologue build``: the exit code, after printing what the Typer command prints."""
+    from duologue.cli.plain import failure
+
+    try:
+        line = build_summary(None, None, None)
+    except BaseException as error:
+        reported = failure(error)
+        if reported is None:
+            raise
+        print(reported[0], file=sys.stderr, flush=True)
+        return reported[1]
+    print(line, flush=True)
+    return 0
