@@ -138,7 +138,7 @@ def _load_posts(
         slugs = (s.slug for s in series)
         cached = build_cache.load_post_cache(cache_folder, context, slugs).posts
     old = cached
-    jobs = build_cache.stale_posts(old, scan.signatures, scan.posts, (s.slug for s in series))
+    jobs = list(build_cache.stale_posts(old, scan.signatures, scan.posts, (s.slug for s in series)))
     parsed: dict[str, SourcePost] = {}
     workers = pool.use_processes(len(jobs))
     if workers:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import marshal
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -308,14 +308,14 @@ def stale_posts(
     signatures: dict[str, Signature],
     posts: dict[str, list[tuple[int, str]]],
     series: Iterable[str],
-) -> list[tuple[str, str]]:
-    """``(series, relpath)`` of the posts of ``series`` that must be parsed again."""
-    return [
-        (slug, relpath)
-        for slug in series
-        for _turn, relpath in posts.get(slug, [])
-        if current_post(cached, signatures, relpath) is None
-    ]
+) -> Iterator[tuple[str, str]]:
+    """``(series, relpath)`` of the posts of ``series`` that must be parsed again, in
+    series and turn order: a generator, so a caller that only asks whether there are
+    enough to share among workers stops early."""
+    for slug in series:
+        for _turn, relpath in posts.get(slug, []):
+            if current_post(cached, signatures, relpath) is None:
+                yield slug, relpath
 
 
 def save_post_cache(folder: Path, cache: PostCache, series: Iterable[str]) -> None:
