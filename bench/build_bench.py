@@ -15,8 +15,9 @@
    "Clean" moves the previous output into ``bench/work/trash/`` (emptied at the end)
    rather than deleting it just before the build: see ``benchlib.Trash``. ``--clean
    delete`` deletes it instead. The previous run's workspace and peer sites go there
-   too, so nothing is deleted before the last build; a run started within about five
-   minutes of another one's end still pays for that one's emptied trash.
+   too, so nothing is deleted before the last build; and a run started within six
+   minutes of another one's end waits until then before timing (``--settle``), as it
+   would otherwise pay for that one's emptied trash.
 3. Prints a Markdown table with ratios against issue 4's targets.
 
 Use ``--series 2 --posts 50`` for a quick smoke test.
@@ -45,6 +46,7 @@ from benchlib import (
     measure_rounds,
     ms,
     revision,
+    settle,
     tree_peak_pss,
     venv_tool,
 )
@@ -170,6 +172,12 @@ def main(argv: list[str] | None = None) -> int:
         default="move",
         help="how a full build's previous output goes (default: moved aside, deleted at the end)",
     )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=360,
+        help="seconds to let pass after a run's end before timing (default 360; 0: none)",
+    )
     parser.add_argument("--skip-duologue", action="store_true", help="time only the peers")
     parser.add_argument(
         "--duologue",
@@ -211,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     tree: dict[str, float] = {}  # peak PSS of the whole process tree, one sampled full build
     notes: list[str] = []
 
+    settle(args.settle)
     try:
         hugo = _measure_all(args, workspace, hugo_site, pelican_site, trash, rows, duo, tree, notes)
     finally:
