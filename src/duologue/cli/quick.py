@@ -42,12 +42,12 @@ def build_now() -> int:
     from duologue.cli.plain import failure
 
     try:
-        line = build_summary(None, None, None)
+        # The line's own printing too, as in the Typer command (a closed pipe, say).
+        print(build_summary(None, None, None), flush=True)
     except BaseException as error:
         reported = failure(error)
         if reported is None:
             raise
         print(reported[0], file=sys.stderr, flush=True)
         return reported[1]
-    print(line, flush=True)
     return 0

@@ -82,8 +82,8 @@ def _link_spans(html: str, before: int) -> list[tuple[int, int]]:
     before ``before`` (cmark always writes ``<a href="``, and nests a link in a link's
     text for ``[[x](u) y](v)``)."""
     spans: list[tuple[int, int]] = []
-    # The whole opening: searching for "<a " stopped at every space of the text (9 µs a
-    # body of the bench corpus, this 3).
+    # The whole opening: searching for "<a " stopped at every space of the text (the spans
+    # of a bench corpus body took 10.3 µs, now 5.7).
     start = html.find(_LINK_OPENING, 0, before)
     while start >= 0:
         depth, at = 1, start + len(_LINK_OPENING)
