@@ -250,7 +250,7 @@ class PageRenderer:
         found = self._authors.get(key)
         if found is None:
             found = self._authors[key] = _author(author)
-            context = {"author": _author(author), "site": self._site(site)}
+            context = {"author": found, "site": self._site(site)}  # before it has a card
             # Safe: the output of an autoescaping template, as an include's would be.
             found.card = Markup(self._render("_author.html", context))  # noqa: S704
         return found
