@@ -14,6 +14,7 @@ from duologue.errors import ConfigError, InvalidInput
 from duologue.files import create_exclusive, write_atomic
 from duologue.model import Author, Series, Settings
 from duologue.toml_out import toml_line
+from duologue.visible import hidden_character_problem
 from duologue.workspace import (
     SERIES_FILE,
     SETTINGS_FILE,
@@ -62,6 +63,9 @@ def init_workspace(path: Path, title: str, base_url: str) -> InitResult:
     check_web_url(base_url, "--base-url", "duologue init")
     if not base_url.endswith("/"):
         base_url += "/"
+    problem = hidden_character_problem(title, "--title")
+    if problem:
+        raise InvalidInput(f"duologue init: {problem}")
     if path.exists() and not path.is_dir():
         raise InvalidInput(f"{path} is a file, not a folder; choose a folder for the workspace.")
     if not is_inside_repository(path.absolute()):

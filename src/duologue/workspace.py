@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from duologue.errors import ConfigError, InvalidInput, UnknownSeries, WorkspaceNotFound
 from duologue.files import read_text, relative
 from duologue.model import POST_FILE_PATTERN, SLUG_PATTERN, Author, PostFile, Series, Settings
+from duologue.visible import hidden_character_problem
 
 SETTINGS_FILE = "duologue.toml"
 SERIES_FILE = "series.toml"
@@ -78,10 +79,23 @@ def _string(
     return value
 
 
+def _visible(value: str, key: str, shown: str) -> str:
+    """A title, name or hashtag: no control, bidirectional or invisible characters."""
+    problem = hidden_character_problem(value, key)
+    if problem:
+        raise ConfigError(f"{shown}: {problem}")
+    return value
+
+
 def _optional_string(data: dict[str, Any], key: str, shown: str) -> str | None:
     if data.get(key) is None:
         return None
     return _string(data, key, shown, required=True)
+
+
+def _optional_visible(data: dict[str, Any], key: str, shown: str) -> str | None:
+    value = _optional_string(data, key, shown)
+    return None if value is None else _visible(value, key, shown)
 
 
 def _positive_int(value: Any, key: str, shown: str) -> int:
@@ -122,7 +136,9 @@ def load_settings(root: Path) -> Settings:
     """Read and validate ``duologue.toml`` at ``root``."""
     shown = SETTINGS_FILE
     data = read_settings_toml(root)
-    title = _string(data, "title", shown, required=False, default="Dialogues")
+    title = _visible(
+        _string(data, "title", shown, required=False, default="Dialogues"), "title", shown
+    )
     base_url = check_web_url(
         _string(data, "base_url", shown, required=False, default="https://example.org/"),
         "base_url",
@@ -173,7 +189,7 @@ def parse_author(entry: Any, index: int, shown: str) -> Author:
     if not isinstance(entry, dict):
         raise ConfigError(f"{where} must be a table with handle, name and email.")
     handle = check_slug(_string(entry, "handle", where, required=True), "handle", where)
-    name = _string(entry, "name", where, required=True)
+    name = _visible(_string(entry, "name", where, required=True), "name", where)
     email = _string(entry, "email", where, required=True)
     if "@" not in email or any(ch.isspace() for ch in email):
         raise ConfigError(f"{where}: `email` {email!r} is not an e-mail address.")
@@ -186,7 +202,7 @@ def parse_author(entry: Any, index: int, shown: str) -> Author:
 def parse_series(slug: str, data: dict[str, Any], shown: str) -> Series:
     """Validate series.toml contents already read as TOML."""
     check_slug(slug, "series slug", shown)
-    title = _string(data, "title", shown, required=True)
+    title = _visible(_string(data, "title", shown, required=True), "title", shown)
     series_id = _string(data, "id", shown, required=True).strip()
     if ":" not in series_id or any(ch.isspace() for ch in series_id):
         raise ConfigError(
@@ -219,7 +235,7 @@ def parse_series(slug: str, data: dict[str, Any], shown: str) -> Series:
         id=series_id,
         authors=authors,
         description=_string(data, "description", shown, required=False),
-        hashtag=_optional_string(data, "hashtag", shown),
+        hashtag=_optional_visible(data, "hashtag", shown),
         language=_string(data, "language", shown, required=False, default="en"),
         reply_within_days=(
             None

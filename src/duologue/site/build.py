@@ -117,8 +117,9 @@ def _load_all_series(settings: Settings, scan: InputScan) -> list[Series]:
 
 
 def _post_cache_context(settings: Settings) -> str:
-    """What parsing depends on besides the files: the post cache holds for this only."""
-    return digest(str(settings.root.resolve()), settings.timezone_name, __version__)
+    """What parsing depends on besides the files: the post cache holds for this only.
+    (RENDER_VERSION too: a new rule for reading posts comes with a new one.)"""
+    return digest(str(settings.root.resolve()), settings.timezone_name, __version__, RENDER_VERSION)
 
 
 def _load_posts(
