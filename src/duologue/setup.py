@@ -18,8 +18,8 @@ from duologue.visible import hidden_character_problem
 from duologue.workspace import (
     SERIES_FILE,
     SETTINGS_FILE,
+    check_base_url,
     check_slug,
-    check_web_url,
     load_settings,
     parse_author,
     parse_series,
@@ -60,9 +60,7 @@ def init_workspace(path: Path, title: str, base_url: str) -> InitResult:
     )
     from duologue.lock import workspace_lock
 
-    check_web_url(base_url, "--base-url", "duologue init")
-    if not base_url.endswith("/"):
-        base_url += "/"
+    base_url = check_base_url(base_url, "--base-url", "duologue init")
     problem = hidden_character_problem(title, "--title")
     if problem:
         raise InvalidInput(f"duologue init: {problem}")

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from duologue.errors import ConfigError, InvalidInput, UnknownSeries, WorkspaceNotFound
 from duologue.files import read_text, relative
 from duologue.model import POST_FILE_PATTERN, SLUG_PATTERN, Author, PostFile, Series, Settings
-from duologue.visible import hidden_character_problem
+from duologue.visible import describe, hidden_character, hidden_character_problem
 
 SETTINGS_FILE = "duologue.toml"
 SERIES_FILE = "series.toml"
@@ -114,6 +114,53 @@ def check_web_url(value: str, key: str, shown: str) -> str:
     return value
 
 
+def check_base_url(value: str, key: str, shown: str) -> str:
+    """The URL a site is served from, ending in ``/`` (added when missing).
+
+    Every link is this URL followed by a path, so it must be an absolute http(s) URL
+    with a host and nothing a path cannot follow: ``https://x.example/?q=1#top`` would
+    give ``https://x.example/?q=1#top/style.css``. A ``user:password@`` would be
+    published in every link, and spaces, quotes, angle brackets and control or
+    invisible characters never belong in a URL (RFC 3986).
+    """
+    flaw = _base_url_flaw(value)
+    if flaw is not None:
+        raise ConfigError(
+            f"{shown}: `{key}` must be an absolute http(s) URL of scheme, host and path "
+            f"only, like https://example.org/blog/; {value!r} {flaw}."
+        )
+    return value if value.endswith("/") else value + "/"
+
+
+def _base_url_flaw(value: str) -> str | None:
+    """Why ``value`` cannot be a base URL, for a person; None when it can."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:  # a port that is not a number, a bracketed host that is not IPv6
+        return "has a host or port that is not valid"
+    if parts.scheme not in ("http", "https"):
+        return "is not an http(s) URL"
+    if not parts.hostname:
+        return "has no host"
+    if port == 0:
+        return "has port 0"
+    if "@" in parts.netloc:
+        return "holds a user name or password (user@host), which every link would publish"
+    if "?" in value:
+        return "has a query (?...), which would end up in front of every page's path"
+    if "#" in value:
+        return "has a fragment (#...), which would end up in front of every page's path"
+    bad = next((ch for ch in value if ch in _NOT_IN_URL), None) or hidden_character(value)
+    if bad is not None:
+        return f"holds {describe(bad)}, which a URL cannot hold"
+    return None
+
+
+_NOT_IN_URL = frozenset(' "<>\\^`{|}')
+"""Characters RFC 3986 never allows raw in a URL (controls are ``hidden_character``'s)."""
+
+
 def check_slug(value: str, what: str, shown: str) -> str:
     if not SLUG_PATTERN.match(value):
         raise ConfigError(
@@ -139,13 +186,11 @@ def load_settings(root: Path) -> Settings:
     title = _visible(
         _string(data, "title", shown, required=False, default="Dialogues"), "title", shown
     )
-    base_url = check_web_url(
+    base_url = check_base_url(
         _string(data, "base_url", shown, required=False, default="https://example.org/"),
         "base_url",
         shown,
     )
-    if not base_url.endswith("/"):
-        base_url += "/"
     zone_name = _string(data, "timezone", shown, required=False, default="UTC")
     try:
         zone = ZoneInfo(zone_name)
