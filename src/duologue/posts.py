@@ -20,7 +20,7 @@ from frontmatter.default_handlers import YAMLHandler
 from duologue import flat_yaml
 from duologue.errors import InvalidInput
 from duologue.files import read_text, relative, unix_newlines
-from duologue.model import POST_FILE_PATTERN, Draft, Post, Settings
+from duologue.model import POST_FILE_PATTERN, Draft, Post, Settings, post_name_problem
 from duologue.visible import hidden_character_problem
 
 MAX_FRONT_MATTER_BYTES = 64 * 1024
@@ -260,7 +260,7 @@ def _parse_post(
     shown = relative(path, settings.root) if shown is None else shown
     match = POST_FILE_PATTERN.match(path.name)
     if not match:
-        raise InvalidInput(f"{shown}: a post's file name must look like 0001-some-title.md.")
+        raise InvalidInput(f"{shown}: {post_name_problem(path.name)}")
     meta, body = split_document(text, shown)
     turn = _turn_number(meta, "turn", shown)
     if turn is None:
