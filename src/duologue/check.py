@@ -17,7 +17,16 @@ from zoneinfo import ZoneInfo
 from duologue.errors import DuologueError
 from duologue.files import relative
 from duologue.links import find_references
-from duologue.model import POST_FILE_PATTERN, SLUG_PATTERN, Draft, Post, Problem, Series, Settings
+from duologue.model import (
+    POST_FILE_PATTERN,
+    SLUG_PATTERN,
+    Draft,
+    Post,
+    Problem,
+    Series,
+    Settings,
+    post_name_problem,
+)
 from duologue.posts import read_draft, read_post
 from duologue.turns import out_of_rotation
 from duologue.workspace import (
@@ -197,7 +206,7 @@ def _load_posts(
         match = POST_FILE_PATTERN.match(entry.name)
         if not match:
             if entry.name.endswith(".md"):
-                found.error(path, "a post's file name must look like 0001-some-title.md.")
+                found.error(path, post_name_problem(entry.name))
             else:
                 found.warning(path, "is not a post; duologue ignores it.")
             continue

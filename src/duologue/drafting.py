@@ -15,6 +15,7 @@ from duologue.model import Author, Draft, Post, Series, Settings
 from duologue.posts import format_draft, read_post
 from duologue.slugs import slugify
 from duologue.turns import next_author
+from duologue.visible import hidden_character_problem
 from duologue.workspace import list_post_files, load_series
 
 SIGN_OFF_WORDS = 6
@@ -132,6 +133,9 @@ def create_draft(
     author = require_author(series, identity)
     if title is not None and ("\n" in title or any(ord(ch) < 32 for ch in title)):
         raise InvalidInput("--title contains control characters or line breaks; use plain text.")
+    problem = None if title is None else hidden_character_problem(title, "--title")
+    if problem:
+        raise InvalidInput(problem)
     with exclusive(Repository(settings.root)):
         files = list_post_files(settings, slug)
         latest = read_post(files[-1].path, slug, settings) if files else None

@@ -15,8 +15,43 @@ from pathlib import Path
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 """Series slugs and author handles (SPEC §1)."""
 
-POST_FILE_PATTERN = re.compile(r"^(?P<turn>[0-9]{4,})-(?P<slug>[a-z0-9][a-z0-9-]*)\.md$")
-"""``NNNN-<slug>.md``; more than four digits once a series passes turn 9999."""
+POST_FILE_PATTERN = re.compile(
+    r"^(?P<turn>(?!0000)[0-9]{4}|[1-9][0-9]{4,})-(?P<slug>[a-z0-9][a-z0-9-]*)\.md$"
+)
+"""``NNNN-<slug>.md``: the one definition of a post's file name that check, status,
+build, publish and sync share. The turn is written exactly as ``turn_digits`` writes
+it: four digits up to 9999, more only from 10000 on (``00003-…`` is not turn 3, or
+two files could claim one turn), and never 0."""
+
+_NUMBERED_NAME = re.compile(r"^(?P<digits>[0-9]+)-(?P<rest>.*)$", re.DOTALL)
+
+
+def turn_digits(turn: int) -> str:
+    """How a turn is written in file and page names: ``0006``, ``12345``."""
+    return f"{turn:04d}"
+
+
+def post_file_name(turn: int, slug: str) -> str:
+    """``0006-<slug>.md``: the name ``POST_FILE_PATTERN`` reads back as ``turn``."""
+    return f"{turn_digits(turn)}-{slug}.md"
+
+
+def post_name_problem(name: str) -> str:
+    """Why ``name``, a ``.md`` file in a series folder, is not a post's file name."""
+    usage = "a post's file name must look like 0001-some-title.md"
+    numbered = _NUMBERED_NAME.match(name)
+    if numbered is not None:
+        digits, turn = numbered["digits"], int(numbered["digits"])
+        if turn == 0:
+            return f"{usage}, and turns start at 1, not {digits!r}."
+        if digits != turn_digits(turn):
+            fixed = post_file_name(turn, numbered["rest"].removesuffix(".md"))
+            rename = f"; rename it to {fixed!r}" if POST_FILE_PATTERN.match(fixed) else ""
+            return (
+                f"{usage}: turn {turn} is written {turn_digits(turn)!r} (four digits, more "
+                f"only from 10000 on), not {digits!r}{rename}."
+            )
+    return f"{usage}."
 
 
 @dataclass(frozen=True, slots=True)

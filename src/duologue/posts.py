@@ -20,7 +20,8 @@ from frontmatter.default_handlers import YAMLHandler
 from duologue import flat_yaml
 from duologue.errors import InvalidInput
 from duologue.files import read_text, relative, unix_newlines
-from duologue.model import POST_FILE_PATTERN, Draft, Post, Settings
+from duologue.model import POST_FILE_PATTERN, Draft, Post, Settings, post_name_problem
+from duologue.visible import hidden_character_problem
 
 MAX_FRONT_MATTER_BYTES = 64 * 1024
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
@@ -154,6 +155,16 @@ def _text(meta: dict[str, Any], key: str, shown: str, *, required: bool) -> str 
     return value.strip()
 
 
+def _visible_text(meta: dict[str, Any], key: str, shown: str, *, required: bool) -> str | None:
+    """``_text`` for a title or a handle: also no bidirectional controls or invisible
+    characters (``duologue.visible``), as these are echoed on terminals and in feeds."""
+    value = _text(meta, key, shown, required=required)
+    problem = None if value is None else hidden_character_problem(value, key)
+    if problem:
+        raise InvalidInput(f"{shown}: {problem}")
+    return value
+
+
 def _turn_number(meta: dict[str, Any], key: str, shown: str) -> int | None:
     value = meta.get(key)
     if value is None:
@@ -249,7 +260,7 @@ def _parse_post(
     shown = relative(path, settings.root) if shown is None else shown
     match = POST_FILE_PATTERN.match(path.name)
     if not match:
-        raise InvalidInput(f"{shown}: a post's file name must look like 0001-some-title.md.")
+        raise InvalidInput(f"{shown}: {post_name_problem(path.name)}")
     meta, body = split_document(text, shown)
     turn = _turn_number(meta, "turn", shown)
     if turn is None:
@@ -263,8 +274,8 @@ def _parse_post(
         )
     if "date" not in meta or meta["date"] is None:
         raise InvalidInput(f"{shown}: `date` is missing from the front matter; add it.")
-    title = _text(meta, "title", shown, required=True) or ""
-    author = _text(meta, "author", shown, required=True) or ""
+    title = _visible_text(meta, "title", shown, required=True) or ""
+    author = _visible_text(meta, "author", shown, required=True) or ""
     date = coerce_date(meta["date"], settings.timezone, shown)
     body = _body(body, shown)
     post = Post(
@@ -297,8 +308,8 @@ def parse_draft(text: str, path: Path, series: str, settings: Settings) -> Draft
         series=series,
         slug=path.stem,
         path=path,
-        title=_text(meta, "title", shown, required=True) or "",
-        author=_text(meta, "author", shown, required=False),
+        title=_visible_text(meta, "title", shown, required=True) or "",
+        author=_visible_text(meta, "author", shown, required=False),
         body=_body(body, shown),
         in_reply_to=_turn_number(meta, "in_reply_to", shown),
         date=None if raw_date is None else coerce_date(raw_date, settings.timezone, shown),

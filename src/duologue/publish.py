@@ -20,7 +20,7 @@ from duologue.journal import (
     write_journal,
 )
 from duologue.links import find_references
-from duologue.model import Author, Draft, Post, Series, Settings
+from duologue.model import Author, Draft, Post, Series, Settings, post_file_name
 from duologue.posts import format_post, parse_draft, parse_post
 from duologue.slugs import slugify
 from duologue.turns import next_author
@@ -186,7 +186,7 @@ def publish_draft(
             )
         _check_references(settings, draft, new_turn)
         post_slug = slugify(draft.slug, fallback=f"turn-{new_turn}")
-        post_path = settings.series_dir / series.slug / f"{new_turn:04d}-{post_slug}.md"
+        post_path = settings.series_dir / series.slug / post_file_name(new_turn, post_slug)
         post = Post(
             series=series.slug,
             turn=new_turn,

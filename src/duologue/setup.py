@@ -14,11 +14,12 @@ from duologue.errors import ConfigError, InvalidInput
 from duologue.files import create_exclusive, write_atomic
 from duologue.model import Author, Series, Settings
 from duologue.toml_out import toml_line
+from duologue.visible import hidden_character_problem
 from duologue.workspace import (
     SERIES_FILE,
     SETTINGS_FILE,
+    check_base_url,
     check_slug,
-    check_web_url,
     load_settings,
     parse_author,
     parse_series,
@@ -59,9 +60,10 @@ def init_workspace(path: Path, title: str, base_url: str) -> InitResult:
     )
     from duologue.lock import workspace_lock
 
-    check_web_url(base_url, "--base-url", "duologue init")
-    if not base_url.endswith("/"):
-        base_url += "/"
+    base_url = check_base_url(base_url, "--base-url", "duologue init")
+    problem = hidden_character_problem(title, "--title")
+    if problem:
+        raise InvalidInput(f"duologue init: {problem}")
     if path.exists() and not path.is_dir():
         raise InvalidInput(f"{path} is a file, not a folder; choose a folder for the workspace.")
     if not is_inside_repository(path.absolute()):

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from duologue.errors import ConfigError, InvalidInput, UnknownSeries, WorkspaceNotFound
 from duologue.files import read_text, relative
 from duologue.model import POST_FILE_PATTERN, SLUG_PATTERN, Author, PostFile, Series, Settings
+from duologue.visible import describe, hidden_character, hidden_character_problem
 
 SETTINGS_FILE = "duologue.toml"
 SERIES_FILE = "series.toml"
@@ -78,10 +79,23 @@ def _string(
     return value
 
 
+def _visible(value: str, key: str, shown: str) -> str:
+    """A title, name or hashtag: no control, bidirectional or invisible characters."""
+    problem = hidden_character_problem(value, key)
+    if problem:
+        raise ConfigError(f"{shown}: {problem}")
+    return value
+
+
 def _optional_string(data: dict[str, Any], key: str, shown: str) -> str | None:
     if data.get(key) is None:
         return None
     return _string(data, key, shown, required=True)
+
+
+def _optional_visible(data: dict[str, Any], key: str, shown: str) -> str | None:
+    value = _optional_string(data, key, shown)
+    return None if value is None else _visible(value, key, shown)
 
 
 def _positive_int(value: Any, key: str, shown: str) -> int:
@@ -98,6 +112,53 @@ def check_web_url(value: str, key: str, shown: str) -> str:
             f"not {value!r}."
         )
     return value
+
+
+def check_base_url(value: str, key: str, shown: str) -> str:
+    """The URL a site is served from, ending in ``/`` (added when missing).
+
+    Every link is this URL followed by a path, so it must be an absolute http(s) URL
+    with a host and nothing a path cannot follow: ``https://x.example/?q=1#top`` would
+    give ``https://x.example/?q=1#top/style.css``. A ``user:password@`` would be
+    published in every link, and spaces, quotes, angle brackets and control or
+    invisible characters never belong in a URL (RFC 3986).
+    """
+    flaw = _base_url_flaw(value)
+    if flaw is not None:
+        raise ConfigError(
+            f"{shown}: `{key}` must be an absolute http(s) URL of scheme, host and path "
+            f"only, like https://example.org/blog/; {value!r} {flaw}."
+        )
+    return value if value.endswith("/") else value + "/"
+
+
+def _base_url_flaw(value: str) -> str | None:
+    """Why ``value`` cannot be a base URL, for a person; None when it can."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:  # a port that is not a number, a bracketed host that is not IPv6
+        return "has a host or port that is not valid"
+    if parts.scheme not in ("http", "https"):
+        return "is not an http(s) URL"
+    if not parts.hostname:
+        return "has no host"
+    if port == 0:
+        return "has port 0"
+    if "@" in parts.netloc:
+        return "holds a user name or password (user@host), which every link would publish"
+    if "?" in value:
+        return "has a query (?...), which would end up in front of every page's path"
+    if "#" in value:
+        return "has a fragment (#...), which would end up in front of every page's path"
+    bad = next((ch for ch in value if ch in _NOT_IN_URL), None) or hidden_character(value)
+    if bad is not None:
+        return f"holds {describe(bad)}, which a URL cannot hold"
+    return None
+
+
+_NOT_IN_URL = frozenset(' "<>\\^`{|}')
+"""Characters RFC 3986 never allows raw in a URL (controls are ``hidden_character``'s)."""
 
 
 def check_slug(value: str, what: str, shown: str) -> str:
@@ -122,14 +183,14 @@ def load_settings(root: Path) -> Settings:
     """Read and validate ``duologue.toml`` at ``root``."""
     shown = SETTINGS_FILE
     data = read_settings_toml(root)
-    title = _string(data, "title", shown, required=False, default="Dialogues")
-    base_url = check_web_url(
+    title = _visible(
+        _string(data, "title", shown, required=False, default="Dialogues"), "title", shown
+    )
+    base_url = check_base_url(
         _string(data, "base_url", shown, required=False, default="https://example.org/"),
         "base_url",
         shown,
     )
-    if not base_url.endswith("/"):
-        base_url += "/"
     zone_name = _string(data, "timezone", shown, required=False, default="UTC")
     try:
         zone = ZoneInfo(zone_name)
@@ -173,7 +234,7 @@ def parse_author(entry: Any, index: int, shown: str) -> Author:
     if not isinstance(entry, dict):
         raise ConfigError(f"{where} must be a table with handle, name and email.")
     handle = check_slug(_string(entry, "handle", where, required=True), "handle", where)
-    name = _string(entry, "name", where, required=True)
+    name = _visible(_string(entry, "name", where, required=True), "name", where)
     email = _string(entry, "email", where, required=True)
     if "@" not in email or any(ch.isspace() for ch in email):
         raise ConfigError(f"{where}: `email` {email!r} is not an e-mail address.")
@@ -186,7 +247,7 @@ def parse_author(entry: Any, index: int, shown: str) -> Author:
 def parse_series(slug: str, data: dict[str, Any], shown: str) -> Series:
     """Validate series.toml contents already read as TOML."""
     check_slug(slug, "series slug", shown)
-    title = _string(data, "title", shown, required=True)
+    title = _visible(_string(data, "title", shown, required=True), "title", shown)
     series_id = _string(data, "id", shown, required=True).strip()
     if ":" not in series_id or any(ch.isspace() for ch in series_id):
         raise ConfigError(
@@ -219,7 +280,7 @@ def parse_series(slug: str, data: dict[str, Any], shown: str) -> Series:
         id=series_id,
         authors=authors,
         description=_string(data, "description", shown, required=False),
-        hashtag=_optional_string(data, "hashtag", shown),
+        hashtag=_optional_visible(data, "hashtag", shown),
         language=_string(data, "language", shown, required=False, default="en"),
         reply_within_days=(
             None

@@ -66,4 +66,6 @@ def _main(
 def print_json(data: object) -> None:
     import json
 
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    from duologue.visible import json_printable  # the same data; no raw U+202E on a terminal
+
+    sys.stdout.write(json_printable(json.dumps(data, indent=2, ensure_ascii=False)) + "\n")

@@ -21,17 +21,19 @@ def failure(error: BaseException) -> tuple[str, int] | None:
     anything but an ``Exception`` or an interrupt, and with ``DUOLOGUE_DEBUG=1`` set,
     duologue's own errors and its bugs (to show where they come from)."""
     from duologue.errors import DuologueError
+    from duologue.visible import printable  # a message may quote a hostile name or path
 
     debug = os.environ.get("DUOLOGUE_DEBUG") == "1"
     if isinstance(error, DuologueError):
-        return None if debug else (f"error: {error.message}", error.exit_code)
+        return None if debug else (f"error: {printable(error.message)}", error.exit_code)
     if isinstance(error, KeyboardInterrupt):
         return "error: interrupted.", 130
     if isinstance(error, Exception):  # a bug in duologue: still one sentence, not a traceback
         if debug:
             return None
         return (
-            f"error: duologue failed unexpectedly ({type(error).__name__}: {error}); "
+            f"error: duologue failed unexpectedly ({type(error).__name__}: "
+            f"{printable(str(error))}); "
             "run again with DUOLOGUE_DEBUG=1 to see where, and please report it.",
             1,
         )
@@ -46,5 +48,7 @@ def workspace_here() -> Settings:
     settings = open_workspace()
     repaired = repair_if_interrupted(settings.root)
     if repaired:
-        print(f"note: {repaired}", file=sys.stderr, flush=True)
+        from duologue.visible import printable
+
+        print(f"note: {printable(repaired)}", file=sys.stderr, flush=True)
     return settings

@@ -110,8 +110,10 @@ def sync(remote: RemoteOption = None, as_handle: AsOption = None) -> None:
         "no-remote-branch": f"nothing on {result.remote} yet",
     }[result.state]
     typer.echo(summary)
+    from duologue.visible import printable  # a message may quote a co-author's title
+
     for message in result.messages:
-        typer.echo(message)
+        typer.echo(printable(message))
     identity = current_identity(as_handle, settings.root)
     for status in collect_status(settings, identity, datetime.now(UTC)):
         typer.echo(format_status(status_record(status)))

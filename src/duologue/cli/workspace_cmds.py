@@ -28,13 +28,15 @@ def init(
 ) -> None:
     """Make PATH a workspace: git init if needed, duologue.toml, series/, drafts/, .gitignore."""
     from duologue.setup import init_workspace
+    from duologue.visible import printable
 
     result = init_workspace(path, title, base_url)
+    root = printable(str(result.root))
     if result.commit is None:
-        typer.echo(f"{result.root} is already a duologue workspace; nothing to do")
+        typer.echo(f"{root} is already a duologue workspace; nothing to do")
     else:
         made = "created a git repository and " if result.created_repository else ""
-        typer.echo(f"{made}made {result.root} a duologue workspace (commit {result.commit[:10]})")
+        typer.echo(f"{made}made {root} a duologue workspace (commit {result.commit[:10]})")
 
 
 @app.command()
@@ -55,7 +57,9 @@ def status(
     rows = [status_record(s) for s in found]
     unknown = unmatched_identity_notice(identity, [s.series for s in found if s.acting is None])
     if unknown:
-        typer.echo(unknown, err=True)
+        from duologue.visible import printable
+
+        typer.echo(printable(unknown), err=True)
     if as_json:
         print_json(rows)
         return
@@ -84,7 +88,9 @@ def format_status(row: dict[str, object]) -> str:
     if row["overdue"]:
         turn += " — OVERDUE"
     lines.append(turn)
-    return "\n".join(lines)
+    from duologue.visible import printable  # each line one line, whatever a title holds
+
+    return "\n".join(printable(line) for line in lines)
 
 
 @app.command()
@@ -94,6 +100,7 @@ def log(
 ) -> None:
     """The thread in the terminal: turn, date, author, title, what it answers."""
     from duologue.thread import load_thread, log_record
+    from duologue.visible import printable
 
     settings = workspace_here()
     rows = [log_record(post, settings) for post in load_thread(settings, series)]
@@ -104,7 +111,11 @@ def log(
         typer.echo(f"{series} has no posts yet")
     for row in rows:
         answers = f"  (answers #{row['in_reply_to']})" if row["in_reply_to"] else ""
-        typer.echo(f"#{row['turn']:<4} {row['date']}  {row['author']:<12} {row['title']}{answers}")
+        typer.echo(
+            printable(
+                f"#{row['turn']:<4} {row['date']}  {row['author']:<12} {row['title']}{answers}"
+            )
+        )
 
 
 @app.command()
@@ -114,6 +125,7 @@ def check(as_json: JsonOption = False) -> None:
     from duologue.errors import CheckFailed
     from duologue.gitops import forced_paths_lookup
     from duologue.repair import repair_if_interrupted
+    from duologue.visible import printable
     from duologue.workspace import find_root
 
     root = find_root()  # not open_workspace(): a broken duologue.toml is a finding here
@@ -124,7 +136,8 @@ def check(as_json: JsonOption = False) -> None:
         print_json([{"path": p.path, "level": p.level, "message": p.message} for p in problems])
     else:
         for problem in problems:
-            typer.echo(f"{problem.path}: {problem.level}: {problem.message}")
+            # A file name may hold an ESC or a line break: each problem stays one line.
+            typer.echo(f"{printable(problem.path)}: {problem.level}: {printable(problem.message)}")
     if errors:
         if as_json:
             raise typer.Exit(1)

@@ -41,7 +41,7 @@ from duologue.site.keys import RENDER_VERSION, digest
 from duologue.site.load import PACKAGE_TEMPLATES, STYLESHEET, parse_many, scan_inputs
 from duologue.site.stamps import stamps_checked_aside
 from duologue.site.writer import Writer, remove_abandoned, staged_folder
-from duologue.workspace import RESERVED_OUTPUT, check_web_url, load_series, series_toml_path
+from duologue.workspace import RESERVED_OUTPUT, check_base_url, load_series, series_toml_path
 
 if TYPE_CHECKING:
     from duologue.site.load import InputScan, Signature, SourcePost
@@ -117,8 +117,9 @@ def _load_all_series(settings: Settings, scan: InputScan) -> list[Series]:
 
 
 def _post_cache_context(settings: Settings) -> str:
-    """What parsing depends on besides the files: the post cache holds for this only."""
-    return digest(str(settings.root.resolve()), settings.timezone_name, __version__)
+    """What parsing depends on besides the files: the post cache holds for this only.
+    (RENDER_VERSION too: a new rule for reading posts comes with a new one.)"""
+    return digest(str(settings.root.resolve()), settings.timezone_name, __version__, RENDER_VERSION)
 
 
 def _load_posts(
@@ -217,8 +218,7 @@ def _build_site(
     report = progress or _noop
     out_dir = output_folder(settings, out)
     if base_url is not None:
-        check_web_url(base_url, "--base-url", "duologue build")
-        base_url = base_url if base_url.endswith("/") else base_url + "/"
+        base_url = check_base_url(base_url, "--base-url", "duologue build")
     url = base_url or settings.base_url
     root = settings.root
     folder = build_cache.cache_dir(root, digest(str(root.resolve())))

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from html import escape
+from html import escape, unescape
 from typing import Any
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
@@ -163,6 +163,29 @@ def cross_links(thread: Thread, placed: ThreadPost) -> str:
     return '\n<hr>\n<footer class="thread-links">\n' + "\n".join(parts) + "\n</footer>\n"
 
 
+def rss_plain_text(text: str) -> str:
+    """A plain-text title for an RSS ``<title>``.
+
+    RSS never says whether its ``<title>`` is text or HTML, and readers differ: some
+    show it as it is, others (feedparser, SimplePie) guess, and read it as HTML when it
+    looks like HTML: ``<b>x</b>`` would then become bold, ``&lt;`` a ``<``. Text that
+    reading as HTML would change (it holds a ``<`` or a character reference) goes out
+    HTML-escaped, which every guessing reader shows as the exact text and a literal one
+    shows as visible entities, never as markup; any other text (``Q&A``) goes out as it
+    is, which every reader shows right. Atom has no such doubt: its text is ``type="text"``.
+    """
+    if "<" in text or ("&" in text and unescape(text) != text):
+        return escape(text, quote=False)
+    return text
+
+
+def rss_html_text(text: str) -> str:
+    """A plain-text field (a summary, a description) for an RSS ``<description>``: RSS
+    2.0 says a description holds HTML (entity-encoded), and readers show it as HTML, so
+    plain text goes in HTML-escaped: ``<img onerror=…>`` is shown, never run."""
+    return escape(text, quote=False)
+
+
 def _new_feed(
     title: str,
     subtitle: str,
@@ -184,8 +207,10 @@ def _new_feed(
         feed.register_extension("thr", ThreadExtension, ThreadEntryExtension, atom=True, rss=False)
     feed.register_extension("fh", HistoryExtension, HistoryEntryExtension, atom=True, rss=True)
     feed.id(feed_id)
-    feed.title(title)
-    feed.subtitle(subtitle or title)  # also RSS <description>, which must not be empty
+    # Atom's title and subtitle are type="text"; RSS needs plain text encoded (below).
+    feed.title(rss_plain_text(title) if rss else title)
+    description = subtitle or title  # also RSS <description>, which must not be empty
+    feed.subtitle(rss_html_text(description) if rss else description)
     feed.link(href=self_url, rel="self")
     feed.link(href=link, rel="alternate")  # last: feedgen makes the last link RSS's <link>
     feed.language(language)
@@ -202,7 +227,8 @@ def _add_items(
     for item in items:
         entry = feed.add_entry(order="append")
         entry.id(item.post_id)  # guid isPermaLink="false"
-        entry.title(f"{item.series_title}: {item.title}" if with_series else item.title)
+        title = f"{item.series_title}: {item.title}" if with_series else item.title
+        entry.title(rss_plain_text(title) if rss else title)
         entry.link(href=item.url, rel="alternate")
         entry.published(item.date)
         entry.updated(item.date)
@@ -211,12 +237,12 @@ def _add_items(
             author["uri"] = item.author_url
         entry.author(author)
         if rss:
-            entry.dc.dc_creator(item.author_name)
+            entry.dc.dc_creator(item.author_name)  # plain text: readers take it as it is
         # A CDATA section cannot hold "]]>": such a body goes out as escaped text.
         cdata = "]" not in item.content or "]]>" not in item.content  # the first is a memchr
         entry.content(item.content, type="CDATA" if cdata else "html")
-        if item.summary:
-            entry.summary(item.summary)
+        if item.summary:  # Atom's <summary> is type="text"; RSS's <description> is HTML
+            entry.summary(rss_html_text(item.summary) if rss else item.summary)
         if item.tags:  # one call: feedgen checks its argument's format on each
             entry.category([{"term": tag} for tag in item.tags])
         if item.reply is not None and not rss:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from duologue.errors import BuildError
 from duologue.links import replies_by_turn
-from duologue.model import Author, Post, Series
+from duologue.model import Author, Post, Series, turn_digits
 from duologue.site.keys import digest
 from duologue.site.load import SourcePost
 from duologue.turns import next_author
@@ -138,7 +138,7 @@ class Site:
 
 
 def post_path(series: str, post: Post) -> str:
-    return f"{series}/{post.turn:04d}-{post.slug}.html"
+    return f"{series}/{turn_digits(post.turn)}-{post.slug}.html"
 
 
 def post_ident(source: SourcePost) -> str:
