@@ -105,6 +105,8 @@ PAYLOADS = [
     "{{ ''.__class__.__mro__ }}",
     "{{ self._TemplateReference__context }}",
     "{{ (post | attr('__class__')).__init__.__globals__ }}",
+    "{% for x in [1] %}{{ loop.__class__.__init__.__globals__ }}{% endfor %}",
+    "{{ post.__dict__ }}",
 ]
 
 
@@ -368,3 +370,18 @@ def test_the_incremental_build_notices_a_template_symlink_added_and_removed(
     assert _published_files(root / "public") == built
     (templates / "extra.html").unlink()
     assert "(0 written)" in ok(root, "build")
+
+
+@pytest.mark.parametrize("count", [0, 1, 511, 512, 513, 1024, 1025, 3000])
+def test_the_bounded_output_is_the_plain_join_in_any_number_of_batches(count: int) -> None:
+    """Pieces may be empty (a batch of them must not end the page) or not ASCII."""
+    from duologue.site.sandbox import Limits, TemplateLimit, bounded_output
+
+    pieces = [("", "a", "·", "<p>", "")[i % 5] for i in range(count)]
+    expected = "".join(pieces).encode("utf-8")
+    assert bounded_output(iter(pieces), Limits(), "the page") == expected
+    small = Limits()
+    small.start(len(expected) - 1)
+    if expected:
+        with pytest.raises(TemplateLimit, match=r"^the page would be more than"):
+            bounded_output(iter(pieces), small, "the page")
