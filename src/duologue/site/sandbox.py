@@ -10,7 +10,7 @@ is given. On top of that, one render (a page, an author card) is bounded:
 - no value made in a template (by ``*``, ``+``, ``~``, ``%``, ``join``, ``replace``,
   ``center``, ``indent``, …) and no page may exceed the render's size limit, which is
   ``PAGE_BYTES`` plus room for the post bodies and entries the page shows;
-- integers stay below ``MAX_INT_BITS`` bits (``10 ** 10 ** 10`` would never finish);
+- integers stay below ``MAX_INT_BITS`` bits (``10 ** (10 ** 10)`` would never finish);
 - a render may take ``RENDER_SECONDS`` of CPU time (where the system has a CPU timer);
 - a template that extends or includes itself ends at Python's recursion limit.
 
@@ -154,10 +154,8 @@ def _check_widths(numbers: list[str], limits: Limits, what: str) -> None:
             raise TemplateLimit(
                 f"{what} takes a width from its arguments (*), which templates may not"
             )
-        if number and len(number) > 12:
-            limits.fits(10**12, what)
-        if number:
-            limits.fits(int(number), what)
+        if number:  # int() of thousands of digits is refused, and slow: no need to read them
+            limits.fits(int(number) if len(number) <= 12 else 10**12, what)
 
 
 def _check_percent(text: str, limits: Limits, what: str = "a `%` format") -> None:
@@ -282,7 +280,8 @@ def _check_text_method(
 
 class Sandbox(ImmutableSandboxedEnvironment):
     """Jinja's immutable sandbox with the limits above (``limits`` holds the current
-    render's); ``Fields`` are read straight from their attributes."""
+    render's): ``range``, ``lipsum``, the filters that make long values, ``*``, ``**``,
+    ``+`` and ``%``, the ``str`` methods that do, and ``~`` (``bounded_namespace``)."""
 
     intercepted_binops = frozenset({"*", "**", "+", "%"})
 
