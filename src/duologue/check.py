@@ -79,6 +79,7 @@ def check_workspace(root: Path, forced_lookup: ForcedLookup | None = None) -> li
 
     _check_special_files(found, settings.series_dir)
     _check_special_files(found, settings.drafts_dir)
+    _check_templates(found, root)
 
     all_series: dict[str, Series] = {}
     all_posts: dict[str, list[Post]] = {}
@@ -147,6 +148,19 @@ def _check_special_files(found: _Findings, folder: Path) -> None:
             if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
                 kind = "a symbolic link" if stat.S_ISLNK(mode) else "not a regular file"
                 found.error(path, f"is {kind}; duologue reads only regular files, so remove it.")
+
+
+def _check_templates(found: _Findings, root: Path) -> None:
+    """``templates/`` comes with a co-author's push: no links or special files, and every
+    template readable, parseable and free of sandbox escapes (``duologue.site.sandbox``)."""
+    folder = root / "templates"
+    if not folder.exists() and not folder.is_symlink():
+        return
+    _check_special_files(found, folder)
+    from duologue.site.sandbox import template_problems  # Jinja: only with templates
+
+    for shown, message in template_problems(root):
+        found.error(shown, message)
 
 
 def _subfolders(found: _Findings, folder: Path, what: str) -> list[Path]:

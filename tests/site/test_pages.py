@@ -189,7 +189,7 @@ def test_a_feeds_template_without_its_macros_is_a_clear_error(tmp_path: Path) ->
     add_post(root, "s", 1)
     (root / "templates").mkdir()
     (root / "templates/_feeds.html").write_text("{% macro links(feeds) %}x{% endmacro %}")
-    with pytest.raises(BuildError, match=r"template _feeds.html: it must define the macros"):
+    with pytest.raises(BuildError, match=r"templates/_feeds\.html: it must define the macros"):
         build_site(load_settings(root))
 
 

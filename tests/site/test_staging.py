@@ -59,7 +59,7 @@ def test_a_failed_first_build_leaves_no_output_folder_and_no_sibling(tmp_path: P
     # The site index is rendered last, after every series' files were written.
     (root / "templates").mkdir()
     (root / "templates/index.html").write_text("{{ no_such_thing }}\n")
-    with pytest.raises(DuologueError, match=r"template index\.html"):
+    with pytest.raises(DuologueError, match=r"templates/index\.html \(line 1\): .no_such_thing"):
         build_site(load_settings(root))
     assert not (root / "public").exists()
     assert _siblings(root) == []

@@ -101,18 +101,53 @@ def _open_folder(path: str) -> Iterator[Iterable[os.DirEntry[str]]]:
         os.close(fd)
 
 
+def workspace_templates(root: Path, *, refuse: bool = True) -> dict[str, Path]:
+    """The workspace's template files by the name a template uses (``parts/a.html``),
+    sorted; never through a symlink. A symlink or other special file anywhere under
+    ``templates/`` (or ``templates`` itself not a folder) is a ``BuildError`` naming it,
+    as templates come with a co-author's push; ``refuse=False`` skips it instead (``check``
+    reports those itself). Hidden files (``.DS_Store``) are no templates."""
+    folder = root / TEMPLATES_DIR
+    try:
+        info = folder.lstat()
+    except FileNotFoundError:
+        return {}
+    if not stat.S_ISDIR(info.st_mode):
+        if refuse:
+            raise BuildError(
+                f"{TEMPLATES_DIR}: must be a folder (not a link or a file); duologue does not "
+                "follow it, so remove it or make it a folder of templates."
+            )
+        return {}
+    found: dict[str, Path] = {}
+    for dirpath, dirnames, filenames in os.walk(folder):  # never into a linked folder
+        for name in sorted([*dirnames, *filenames]):
+            path = Path(dirpath) / name
+            mode = path.lstat().st_mode
+            if stat.S_ISDIR(mode):
+                continue
+            relname = path.relative_to(folder).as_posix()
+            if not stat.S_ISREG(mode):
+                if refuse:
+                    kind = "a symbolic link" if stat.S_ISLNK(mode) else "not a regular file"
+                    raise BuildError(
+                        f"{TEMPLATES_DIR}/{relname}: is {kind}; duologue reads only regular "
+                        "files, so remove it."
+                    )
+                continue
+            if not any(part.startswith(".") for part in relname.split("/")):
+                found[relname] = path
+    return dict(sorted(found.items()))
+
+
 def scan_inputs(root: Path) -> InputScan:
     """Stat every input under ``root`` (never through a symlink)."""
     signatures: dict[str, Signature] = {}
     with contextlib.suppress(FileNotFoundError):
         signatures[SETTINGS_FILE] = _signature((root / SETTINGS_FILE).lstat())
     # Jinja finds templates in subfolders too (``{% include "parts/a.html" %}``): all count.
-    for dirpath, _dirs, names in os.walk(root / TEMPLATES_DIR):
-        for name in names:
-            path = Path(dirpath) / name
-            info = path.lstat()
-            if stat.S_ISREG(info.st_mode):
-                signatures[path.relative_to(root).as_posix()] = _signature(info)
+    for name, path in workspace_templates(root).items():
+        signatures[f"{TEMPLATES_DIR}/{name}"] = _signature(path.lstat())
     slugs: list[str] = []
     posts: dict[str, list[tuple[int, str]]] = {}
     for folder in _entries(root / "series"):

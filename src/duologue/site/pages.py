@@ -1,18 +1,19 @@
 """Phase 3, render (pages): HTML from Jinja2 templates shipped in the package.
 
-The one module that imports Jinja2. Autoescaping is on for every template, so any
-text from a post or series.toml is escaped; only the already sanitised body goes
-in with ``| safe``. A workspace ``templates/`` folder overrides any template by name.
+With ``sandbox`` (which bounds what a template may do), the modules that import Jinja2.
+Autoescaping is on for every template, so any text from a post or series.toml is
+escaped; only the already sanitised body goes in with ``| safe``. A workspace
+``templates/`` folder overrides any template by name; every template is rendered in
+the sandbox.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, MutableMapping
 from datetime import datetime
 from pathlib import Path
-from types import CodeType, SimpleNamespace
+from types import CodeType
 from typing import Any
 
 import jinja2
@@ -21,7 +22,15 @@ from markupsafe import Markup, escape
 from duologue.model import Author
 from duologue.site.keys import digest
 from duologue.site.linking import Site, Thread, ThreadPost
-from duologue.site.load import PACKAGE_TEMPLATES, STYLESHEET, TEMPLATES_DIR
+from duologue.site.load import PACKAGE_TEMPLATES, STYLESHEET, TEMPLATES_DIR, workspace_templates
+from duologue.site.sandbox import (
+    Fields,
+    Sandbox,
+    WorkspaceLoader,
+    bounded_output,
+    page_limit,
+    read_template,
+)
 
 __all__ = ["STYLESHEET", "Fields", "PageRenderer", "index_entry", "templates_fingerprint"]
 MONTHS = (
@@ -40,36 +49,25 @@ MONTHS = (
 )
 
 
-def template_files(root: Path) -> list[Path]:
-    """Packaged templates and the workspace's overrides, in a fixed order."""
-    files = sorted(PACKAGE_TEMPLATES.glob("*.html"))
-    override = root / TEMPLATES_DIR
-    if override.is_dir():
-        files += sorted(p for p in override.rglob("*") if p.is_file() and not p.is_symlink())
-    return [*files, STYLESHEET]
-
-
 def templates_fingerprint(root: Path) -> str:
-    """Changes whenever any template or the stylesheet does: every page depends on it."""
-
-    def name(path: Path) -> str:  # workspace-relative, so the key does not depend on paths
-        return path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
-
-    return digest(*(f"{name(p)}\n{p.read_text('utf-8', 'replace')}" for p in template_files(root)))
+    """Changes whenever any template or the stylesheet does: every page depends on it.
+    Refuses (naming the file) a symlink under ``templates/``, and a workspace template
+    that is not UTF-8 or too large, before any page is rendered."""
+    packaged = [*sorted(PACKAGE_TEMPLATES.glob("*.html")), STYLESHEET]
+    # Workspace-relative names, so the key does not depend on where the workspace is.
+    return digest(
+        *(f"{p.name}\n{p.read_text('utf-8', 'replace')}" for p in packaged[:-1]),
+        *(
+            f"{TEMPLATES_DIR}/{name}\n{read_template(root, path)}"
+            for name, path in workspace_templates(root).items()
+        ),
+        f"{STYLESHEET.name}\n{STYLESHEET.read_text('utf-8', 'replace')}",
+    )
 
 
 def date_text(moment: datetime) -> str:
     """``18 May 2012``, in the post's own offset and in English whatever the locale."""
     return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}"
-
-
-class Fields(SimpleNamespace):
-    """What a template sees of a post, an author, a series: plain attributes.
-
-    Not dicts: Jinja looks ``post.title`` up as an attribute first and only then as a
-    key, so on a dict every lookup raised and caught an ``AttributeError`` (~50 a post
-    page). ``post["title"]`` still works in a template: Jinja falls back to attributes.
-    """
 
 
 def _author(author: Author) -> Fields:
@@ -132,7 +130,8 @@ class _Template(jinja2.Template):
 
     Jinja's compiled code calls the ``escape`` of its own module namespace only there
     (filters such as ``|e`` use markupsafe's); every block and macro of the template
-    shares that namespace with its root render function.
+    shares that namespace with its root render function. The sandbox bounds ``~`` in
+    that namespace too.
     """
 
     @classmethod
@@ -144,19 +143,27 @@ class _Template(jinja2.Template):
         uptodate: Callable[[], bool] | None = None,
     ) -> jinja2.Template:
         template = super().from_code(environment, code, globals, uptodate)
-        template.root_render_func.__globals__["escape"] = escape_output
+        namespace = template.root_render_func.__globals__
+        namespace["escape"] = escape_output
+        if isinstance(environment, Sandbox):
+            environment.bounded_namespace(namespace)
         return template
 
 
 class PageRenderer:
-    """One Jinja2 environment for the whole build; templates are compiled once."""
+    """One sandboxed Jinja2 environment for the whole build; templates are compiled once.
+
+    The workspace's templates are those ``workspace_templates`` finds (a symlink among
+    them is refused), read with the bounded UTF-8 reader of ``sandbox.read_template``.
+    """
 
     def __init__(self, root: Path, bytecode_dir: Path | None = None) -> None:
         loaders: list[jinja2.BaseLoader] = []
-        if (root / TEMPLATES_DIR).is_dir():
-            loaders.append(jinja2.FileSystemLoader(root / TEMPLATES_DIR))
+        files = workspace_templates(root)
+        if files:
+            loaders.append(WorkspaceLoader(root, files))
         loaders.append(jinja2.FileSystemLoader(PACKAGE_TEMPLATES))
-        self.environment = jinja2.Environment(
+        self.environment = Sandbox(
             loader=jinja2.ChoiceLoader(loaders),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
@@ -164,8 +171,12 @@ class PageRenderer:
             lstrip_blocks=True,
             keep_trailing_newline=True,
             auto_reload=False,
+            # Its own file names: code compiled outside the sandbox (by an earlier version)
+            # must never be loaded into it.
             bytecode_cache=(
-                jinja2.FileSystemBytecodeCache(str(bytecode_dir)) if bytecode_dir else None
+                jinja2.FileSystemBytecodeCache(str(bytecode_dir), "__sandboxed_%s.cache")
+                if bytecode_dir
+                else None
             ),
         )
         self.environment.template_class = _Template
@@ -176,30 +187,20 @@ class PageRenderer:
         self._series: dict[int, tuple[Thread, Fields]] = {}
 
     def _render(self, name: str, context: dict[str, Any]) -> str:
-        with self._template_errors(name):
-            return self.environment.get_template(name).render(context)
+        environment = self.environment
+        with environment.rendering(name, page_limit()):
+            pieces = environment.get_template(name).generate(context)
+            return bounded_output(pieces, environment.limits, "the output").decode("utf-8")
 
-    def _page(self, name: str, context: dict[str, Any]) -> bytes:
-        """A page as UTF-8, encoded piece by piece as the template yields them: one
-        non-ASCII character (the template's "·") made the whole joined page, 8 MB for a
-        thread of 1,000 posts, take the encoder's slow path; now only its own piece does."""
-        with self._template_errors(name):
-            return b"".join(map(str.encode, self.environment.get_template(name).generate(context)))
-
-    @staticmethod
-    @contextlib.contextmanager
-    def _template_errors(name: str) -> Iterator[None]:
-        from duologue.errors import BuildError
-
-        try:
-            yield
-        except jinja2.TemplateError as error:
-            where = (
-                f" (line {error.lineno})" if isinstance(error, jinja2.TemplateSyntaxError) else ""
-            )
-            raise BuildError(
-                f"template {name}{where}: {str(error.message or error).rstrip('.')}; fix the template."
-            ) from None
+    def _page(self, name: str, context: dict[str, Any], size: int) -> bytes:
+        """A page as UTF-8, at most ``size`` bytes, encoded a batch of pieces at a time as
+        the template yields them: one non-ASCII character (the template's "·") made the
+        whole joined page, 8 MB for a thread of 1,000 posts, take the encoder's slow path;
+        now only its own batch does."""
+        environment = self.environment
+        with environment.rendering(name, size):
+            pieces = environment.get_template(name).generate(context)
+            return bounded_output(pieces, environment.limits, "the page")
 
     @staticmethod
     def _site(site: Site) -> Fields:
@@ -227,13 +228,16 @@ class PageRenderer:
     def _feed_html(self, feeds: list[Fields]) -> tuple[Markup, Markup]:
         """``_feeds.html``'s ``links()`` and ``menu()`` of ``feeds`` (once per series: in
         every page's head and footer they were a quarter of its template time)."""
-        with self._template_errors("_feeds.html"):
-            module = self.environment.get_template("_feeds.html").module
+        environment = self.environment
+        with environment.rendering("_feeds.html", page_limit()):
+            module = environment.get_template("_feeds.html").module
             links, menu = getattr(module, "links", None), getattr(module, "menu", None)
             if not callable(links) or not callable(menu):
                 raise jinja2.TemplateError("it must define the macros links() and menu()")
+            head, foot = str(links(feeds)), str(menu(feeds))
+            environment.limits.fits(len(head) + len(foot), "_feeds.html")
             # Safe: what an autoescaping template's macros return.
-            return Markup(links(feeds)), Markup(menu(feeds))  # noqa: S704
+            return Markup(head), Markup(foot)  # noqa: S704
 
     def _entry_with_card(self, site: Site, placed: ThreadPost, thread: Thread) -> Fields:
         return _entry(placed, thread, functools.partial(self._author, site), self._link)
@@ -291,7 +295,7 @@ class PageRenderer:
             previous=self._link(previous),
             next=self._link(following),
         )
-        return self._page("post.html", context)
+        return self._page("post.html", context, page_limit(len(body), 1))
 
     def thread_page(self, site: Site, thread: Thread, bodies: list[str]) -> bytes:
         """The whole thread in turn order, every post with its body (``bodies``, by index)."""
@@ -312,14 +316,15 @@ class PageRenderer:
             reply_due_iso=due.isoformat() if due else None,
             reply_due_text=date_text(due) if due else None,
         )
-        return self._page("series.html", context)
+        size = page_limit(sum(map(len, bodies)), len(posts))
+        return self._page("series.html", context, size)
 
     def site_index(self, site: Site, entries: list[Fields]) -> bytes:
         """The site index: ``entries`` are ``index_entry`` of every series, in slug order
         (``site`` gives only its title and URL)."""
         context = self._base(site, site.title, "en", None)
         context["series"] = entries
-        return self._page("index.html", context)
+        return self._page("index.html", context, page_limit(0, len(entries)))
 
 
 def _feeds(site: Site, thread: Thread | None) -> list[Fields]:
