@@ -723,6 +723,12 @@ class Repository:
             handle.write(chunk)
             left -= len(chunk)
 
+    def work_file_sha(self, path: str) -> str | None:
+        """The blob git would store for the work-tree file ``path`` (its clean filters and
+        line-end settings applied), or None when git cannot read it."""
+        value = self.try_run("hash-object", "--", path)
+        return value.strip() if value else None
+
     def sparse_checkout_on(self) -> bool:
         return (
             self.try_run("config", "--bool", "--get", "core.sparseCheckout") or ""

@@ -110,6 +110,8 @@ def sync_workspace(settings: Settings, remote: str | None) -> SyncResult:
 
 @dataclass(frozen=True, slots=True)
 class _Place:
+    """Where one sync fetches from and to, and which branch it moves."""
+
     remote: str
     branch: str
     tracking: str

@@ -146,6 +146,17 @@ def _expected(mode: str | None, sha: str | None) -> tuple[str, str] | None:
     return ("link" if mode == LINK else "file"), sha
 
 
+def _holds(
+    repo: Repository, path: str, found: tuple[str, str] | None, mode: str | None, sha: str | None
+) -> bool:
+    """Whether the work-tree entry ``found`` at ``path`` is the blob ``sha``: byte for byte,
+    or once git's clean filters have run (a CRLF checkout under ``core.autocrlf``)."""
+    expected = _expected(mode, sha)
+    if found is None or expected is None or found == expected:
+        return found == expected
+    return found[0] == expected[0] == "file" and repo.work_file_sha(path) == sha
+
+
 def _unsafe(name: str) -> bool:
     """A path component git itself refuses to check out (``..``, ``.git``, ``.GIT.``…)."""
     return name in ("", ".", "..") or name.lower().rstrip(". ") == ".git" or "\0" in name
@@ -212,12 +223,14 @@ def check_work_tree(
         new = (change.new_mode, change.new_sha, 0) if change.new_sha else None
         if index.get(change.path) not in (old, new):
             raise _in_the_way(change.path, "has staged changes")
-        like = change.new_sha or change.old_sha or ""
-        found = _found(repo.root / change.path, like)
-        before = _expected(change.old_mode, change.old_sha)
-        after = _expected(change.new_mode, change.new_sha)
-        if found is not None and found not in (before, after):
-            why = "differs from your last commit" if before else "is there but not committed"
+        found = _found(repo.root / change.path, change.new_sha or change.old_sha or "")
+        if found is not None and not (
+            _holds(repo, change.path, found, change.old_mode, change.old_sha)
+            or _holds(repo, change.path, found, change.new_mode, change.new_sha)
+        ):
+            why = (
+                "differs from your last commit" if change.old_sha else "is there but not committed"
+            )
             raise _in_the_way(change.path, why)
     for draft in drafts:
         folders += _folders_to_make(repo.root, draft.path)
@@ -366,9 +379,8 @@ def finish(repo: Repository, journal: SyncJournal) -> None:
         if change.new_sha is None:
             target = root / change.path
             with _writing(change.path, moved=True):
-                if _found(target, change.old_sha or "") == _expected(
-                    change.old_mode, change.old_sha
-                ):
+                found = _found(target, change.old_sha or "")
+                if found and _holds(repo, change.path, found, change.old_mode, change.old_sha):
                     target.unlink()
                     _prune_empty(root, target.parent)
     fault_point("sync-after-files-removed")
