@@ -62,3 +62,7 @@ class CheckFailed(DuologueError):
 
 class BuildError(DuologueError):
     """The site could not be built: a post or template is unusable, or the output folder is refused."""
+
+
+class WriteFailed(DuologueError):
+    """A file could not be written: the disk is full or the folder is read-only."""

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
+from typing import BinaryIO
 
 import git
 from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
@@ -586,6 +587,158 @@ class Repository:
         """A ref under refs/duologue/ that keeps ``sha`` (and its text) from being collected."""
         self.run("update-ref", f"refs/duologue/{name}", sha)
 
+    # -- sync: a fetched history is checked before it is trusted; files move by duologue --
+
+    @staticmethod
+    def incoming_ref(remote: str, remote_branch: str) -> str:
+        """Where ``sync`` fetches to: a private ref, so the remote-tracking ref moves only
+        once the fetched history is accepted (a refused force-push stays refused)."""
+        return f"refs/duologue/incoming/{remote}/{remote_branch.removeprefix('refs/heads/')}"
+
+    def fetch_into(self, remote: str, remote_branch: str, ref: str) -> str | None:
+        """Fetch one branch into ``ref`` and nothing else (``--refmap=`` stops git from
+        updating the remote-tracking ref on its own); the sha, or None if the remote has
+        no such branch."""
+        try:
+            self.run(
+                "fetch",
+                "--no-tags",
+                "--no-recurse-submodules",
+                "--no-write-fetch-head",
+                "--refmap=",
+                remote,
+                f"+{remote_branch}:{ref}",
+                timeout=NETWORK_TIMEOUT_SECONDS,
+                env=self.network_env(),
+            )
+        except GitCommandError as error:
+            reason = _explain(error)
+            if "couldn't find remote ref" in reason.lower():
+                self.delete_ref(ref)
+                return None
+            raise GitFailure(f"could not fetch from {remote!r}: {reason}.") from None
+        return self.resolve(ref)
+
+    def set_ref(self, ref: str, new: str, reason: str = "duologue: sync") -> None:
+        try:
+            self.run("update-ref", "-m", reason, ref, new)
+        except GitCommandError as error:
+            raise GitFailure(
+                f"git could not update {ref} ({_explain(error)}); run the command again."
+            ) from None
+
+    def delete_ref(self, ref: str) -> None:
+        self.try_run("update-ref", "-d", ref)
+
+    def parents(self, rev: str) -> list[str]:
+        return self.run("rev-list", "--parents", "-n", "1", rev).split()[1:]
+
+    def replayable_between(self, base: str, tip: str) -> tuple[list[str], list[str]]:
+        """Commits reachable from ``tip`` but not ``base``: (the non-merge ones, oldest
+        first; the merge commits)."""
+        singles = self.run("rev-list", "--reverse", "--topo-order", "--no-merges", f"{base}..{tip}")
+        merges = self.run("rev-list", "--merges", f"{base}..{tip}")
+        return singles.split(), merges.split()
+
+    def merged_tree(self, ours: str, theirs: str) -> str | None:
+        """The tree a whole-file three-way merge of two commits gives, or None when a file
+        changed on both sides (or they have no single merge base)."""
+        bases = (self.try_run("merge-base", "--all", ours, theirs) or "").split()
+        if len(bases) != 1:
+            return None
+        with self._temporary_index() as env:
+            try:
+                self.run("read-tree", "-m", "-i", "--aggressive", bases[0], ours, theirs, env=env)
+                return self.run("write-tree", env=env).strip()
+            except GitCommandError:
+                return None
+
+    def tree_changes(self, old: str, new: str) -> list[TreeChange]:
+        """Every path whose entry differs between two commits (no rename detection)."""
+        out = self.run("diff-tree", "-r", "-z", "--no-renames", old, new, strip=False)
+        parts = out.split("\0")
+        changes: list[TreeChange] = []
+        for meta, path in zip(parts[::2], parts[1::2], strict=False):
+            if not meta.startswith(":"):
+                continue
+            old_mode, new_mode, old_sha, new_sha, _status = meta[1:].split(" ", 4)
+            changes.append(
+                TreeChange(
+                    path=path,
+                    old_mode=None if old_mode == "000000" else old_mode,
+                    old_sha=None if old_mode == "000000" else old_sha,
+                    new_mode=None if new_mode == "000000" else new_mode,
+                    new_sha=None if new_mode == "000000" else new_sha,
+                )
+            )
+        return changes
+
+    def index_entries(self) -> dict[str, tuple[str, str, int]]:
+        """The real index: path → (mode, blob sha, stage)."""
+        out = self.run("ls-files", "-s", "-z", strip=False)
+        entries: dict[str, tuple[str, str, int]] = {}
+        for record in out.split("\0"):
+            meta, tab, path = record.partition("\t")
+            if not tab:
+                continue
+            mode, sha, stage = meta.split()
+            entries[path] = (mode, sha, max(int(stage), entries.get(path, ("", "", 0))[2]))
+        return entries
+
+    def set_index_entries(self, entries: Mapping[str, tuple[str, str] | None]) -> None:
+        """Make the real index hold exactly these (mode, sha) entries (None removes the
+        path), in one ``update-index``, then record the files' stat data."""
+        import subprocess
+
+        records = [
+            f"{entry[0] if entry else '0'} {entry[1] if entry else ZERO_SHA}\t{path}"
+            for path, entry in entries.items()
+        ]
+        data = "".join(f"{record}\0" for record in records).encode("utf-8", "surrogateescape")
+        command = ["git", "update-index", "-z", "--index-info"]
+        process = self._repo.git.execute(
+            command, istream=subprocess.PIPE, as_process=True, env=dict(QUIET_ENV)
+        )
+        popen = process.proc
+        assert popen is not None  # a process that was just started
+        _, stderr = popen.communicate(data)
+        if popen.returncode:
+            reason = _explain(GitCommandError(command, popen.returncode, stderr))
+            raise GitFailure(
+                f"git could not update its index ({reason}); run any duologue command to try again."
+            )
+        self.try_run("update-index", "-q", "--refresh")
+
+    def copy_blob(self, sha: str, handle: BinaryIO) -> None:
+        """Write blob ``sha`` to an open file, a piece at a time (a pushed file may be big)."""
+        _, raw_kind, size, stream = self._repo.git.stream_object_data(sha)
+        kind = raw_kind.decode() if isinstance(raw_kind, bytes) else str(raw_kind)
+        if kind != "blob":
+            raise GitFailure(f"object {sha[:10]} is a {kind}, not a file; refusing to write it.")
+        left = size
+        while left > 0:
+            chunk = stream.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            handle.write(chunk)
+            left -= len(chunk)
+
+    def work_file_sha(self, path: str) -> str | None:
+        """The blob git would store for the work-tree file ``path`` (its clean filters and
+        line-end settings applied), or None when git cannot read it."""
+        value = self.try_run("hash-object", "--", path)
+        return value.strip() if value else None
+
+    def sparse_checkout_on(self) -> bool:
+        return (
+            self.try_run("config", "--bool", "--get", "core.sparseCheckout") or ""
+        ).strip() == "true"
+
+    def skip_worktree_paths(self, *pathspecs: str) -> list[str]:
+        """Tracked paths git keeps out of the work tree (skip-worktree: sparse checkouts)."""
+        out = self.run("ls-files", "-t", "-z", "--", *pathspecs, strip=False)
+        return [record[2:] for record in out.split("\0") if record.startswith("S ")]
+
 
 def parse_trailers(message: str) -> dict[str, str]:
     """``Duologue-*`` trailers of a commit message as a dict."""
@@ -657,3 +810,14 @@ def forced_paths_lookup(root: Path) -> Callable[[], set[str]]:
         return {p.removeprefix(strip) for p in found}
 
     return lookup
+
+
+@dataclass(frozen=True, slots=True)
+class TreeChange:
+    """One path whose entry differs between two commits; ``None`` where it is absent."""
+
+    path: str
+    old_mode: str | None
+    old_sha: str | None
+    new_mode: str | None
+    new_sha: str | None

@@ -111,9 +111,17 @@ def recover(repo: Repository) -> str | None:
     return f"undid an interrupted publish of {journal.post_path}; the draft is untouched."
 
 
+def recover_interrupted(repo: Repository) -> str | None:
+    """Finish or undo an interrupted publish or sync (the lock held); what was done."""
+    from duologue.sync_journal import recover_sync
+
+    done = [m for m in (recover(repo), recover_sync(repo)) if m]
+    return " ".join(done) or None
+
+
 @contextmanager
 def exclusive(repo: Repository) -> Iterator[Repository]:
-    """Hold the workspace lock, after repairing any interrupted publish."""
+    """Hold the workspace lock, after repairing any interrupted publish or sync."""
     with workspace_lock(repo.git_dir):
-        recover(repo)
+        recover_interrupted(repo)
         yield repo

@@ -1,21 +1,24 @@
 """Before a read-only command looks at the workspace, finish or undo an interrupted
-``publish`` (see ``journal``). Costs one stat when there is nothing to repair."""
+``publish`` or ``sync`` (see ``journal`` and ``sync_journal``). Costs two stats when
+there is nothing to repair."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 JOURNAL_NAME = "duologue-publish.json"
+SYNC_JOURNAL_NAME = "duologue-sync.json"
 
 
 def repair_if_interrupted(root: Path) -> str | None:
     """A sentence saying what was repaired, or None."""
-    if not (root / ".git" / JOURNAL_NAME).exists():
+    git_dir = root / ".git"
+    if not ((git_dir / JOURNAL_NAME).exists() or (git_dir / SYNC_JOURNAL_NAME).exists()):
         return None
     from duologue.gitops import Repository
-    from duologue.journal import recover
+    from duologue.journal import recover_interrupted
     from duologue.lock import workspace_lock
 
     repo = Repository(root)
     with workspace_lock(repo.git_dir):
-        return recover(repo)
+        return recover_interrupted(repo)

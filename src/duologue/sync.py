@@ -1,10 +1,14 @@
 """``duologue sync``: bring the co-author's posts in.
 
-Fast-forward when we have nothing of our own; otherwise replay our unshared commits
-on the remote's tip (``merge-tree``: nothing on disk moves until the whole new
-history exists). A post of ours for a turn the remote already filled is not
-replayed: it goes back to ``drafts/`` as a reply to the new latest post, and a
-ref under ``refs/duologue/unpublished/`` keeps the original commit.
+The fetch lands in a private ref (``refs/duologue/incoming/…``); the remote-tracking
+ref moves only once that history is accepted, so a force-pushed remote is refused
+every time, not once. Fast-forward when we have nothing of our own; otherwise replay
+our unshared commits on the remote's tip, one non-merge commit at a time (a merge
+commit must be exactly the merge of its sides, whose commits are replayed), with
+nothing on disk moving until the whole new history exists. A post of ours for a turn
+the remote already filled is not replayed: it goes back to ``drafts/`` as a reply to
+the new latest post, and a ref under ``refs/duologue/unpublished/`` keeps the original
+commit. The work tree then moves all or nothing (``sync_journal``).
 """
 
 from __future__ import annotations
@@ -14,13 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from duologue.errors import GitFailure
-from duologue.files import write_atomic
 from duologue.history import post_paths_at, read_post_at
 from duologue.model import POST_FILE_PATTERN, Draft, Settings
 from duologue.posts import format_draft, parse_post
 
 if TYPE_CHECKING:  # GitPython stays out of import time
     from duologue.gitops import CommitInfo, Repository
+    from duologue.sync_journal import ReturnedDraft
 
 
 @dataclass(slots=True)
@@ -62,51 +66,141 @@ def _clashing_post(info: CommitInfo, advanced: set[str]) -> str | None:
 
 def sync_workspace(settings: Settings, remote: str | None) -> SyncResult:
     from duologue.gitops import Repository
-    from duologue.journal import exclusive
+    from duologue.journal import exclusive, fault_point
+    from duologue.sparse import refuse_hidden_files
+    from duologue.sync_journal import journal_path
 
     repo = Repository(settings.root)
     if repo.root.resolve() != settings.root.resolve():
         raise GitFailure("sync needs the workspace at the root of its git repository.")
     with exclusive(repo):
         branch = repo.preflight()
+        refuse_hidden_files(settings.root, thorough=True)
         name, remote_branch = repo.upstream(branch, remote)
-        seen_before = repo.resolve(repo.tracking_ref(name, remote_branch))
-        fetched = repo.fetch(name, remote_branch)
-        if seen_before and fetched and not repo.is_ancestor(seen_before, fetched):
-            raise GitFailure(
-                f"the history on {name!r} was rewritten (force-pushed) since you last synced; "
-                "nothing was changed. Ask your co-author what happened before you sync, and "
-                "compare with `git log --graph --all`."
-            )
-        local = repo.head()
-        result = SyncResult(remote=name, state="up-to-date")
+        place = _Place(
+            remote=name,
+            branch=branch,
+            tracking=repo.tracking_ref(name, remote_branch),
+            incoming=repo.incoming_ref(name, remote_branch),
+        )
+        seen_before = repo.resolve(place.tracking)
+        # Into a private ref: the remote-tracking ref moves only once this is accepted.
+        fetched = repo.fetch_into(name, remote_branch, place.incoming)
+        fault_point("sync-after-fetch")
         if fetched is None:
-            result.state = "no-remote-branch"
+            result = SyncResult(remote=name, state="no-remote-branch")
             result.messages.append(
                 f"{name} has no {remote_branch.removeprefix('refs/heads/')} yet; run `duologue handoff` to share yours."
             )
             return result
-        if local is None:
-            raise GitFailure("this clone has no commits yet; clone the shared repository instead.")
-        if local == fetched:
-            return result
-        if repo.is_ancestor(local, fetched):
-            result.brought_in = len(repo.commits_between(local, fetched))
-            repo.checkout_moving(branch, local, fetched)
-            result.state = "fast-forward"
-            return result
-        if repo.is_ancestor(fetched, local):
-            ahead = len(repo.commits_between(fetched, local))
-            result.state = "ahead"
-            result.messages.append(
-                f"you have {ahead} commit(s) that {name} does not; run `duologue handoff` to share them."
+        if seen_before and not repo.is_ancestor(seen_before, fetched):
+            raise GitFailure(
+                f"the history on {name!r} was rewritten (force-pushed) since you last synced; "
+                "nothing was changed. Ask your co-author what happened before you sync, and "
+                f"compare with `git log --graph {place.tracking} {place.incoming}` (what "
+                f"{name!r} holds now)."
             )
-            return result
-        return _replay(settings, repo, branch, local, fetched, result)
+        try:
+            return _bring_in(settings, repo, place, fetched)
+        except BaseException:
+            if not journal_path(repo).exists():  # refused or undone: as if never fetched
+                repo.delete_ref(place.incoming)
+            raise
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """Where one sync fetches from and to, and which branch it moves."""
+
+    remote: str
+    branch: str
+    tracking: str
+    incoming: str
+
+
+def _accept(repo: Repository, place: _Place, fetched: str) -> None:
+    repo.set_ref(place.tracking, fetched)
+    repo.delete_ref(place.incoming)
+
+
+def _bring_in(settings: Settings, repo: Repository, place: _Place, fetched: str) -> SyncResult:
+    local = repo.head()
+    name = place.remote
+    result = SyncResult(remote=name, state="up-to-date")
+    if local is None:
+        raise GitFailure("this clone has no commits yet; clone the shared repository instead.")
+    if local == fetched:
+        _accept(repo, place, fetched)
+        return result
+    if repo.is_ancestor(local, fetched):
+        result.brought_in = len(repo.commits_between(local, fetched))
+        _move(repo, place, local, fetched, fetched, [])
+        result.state = "fast-forward"
+        return result
+    if repo.is_ancestor(fetched, local):
+        _accept(repo, place, fetched)
+        ahead = len(repo.commits_between(fetched, local))
+        result.state = "ahead"
+        result.messages.append(
+            f"you have {ahead} commit(s) that {name} does not; run `duologue handoff` to share them."
+        )
+        return result
+    return _replay(settings, repo, place, local, fetched, result)
+
+
+def _move(
+    repo: Repository,
+    place: _Place,
+    local: str,
+    tip: str,
+    fetched: str,
+    drafts: list[ReturnedDraft],
+) -> None:
+    """The work tree, index and branch from ``local`` to ``tip``, all or nothing."""
+    import secrets
+
+    from duologue.sync_journal import SyncJournal, check_work_tree, move_work_tree
+
+    files = repo.tree_changes(local, tip)
+    folders = check_work_tree(repo, files, drafts)
+    journal = SyncJournal(
+        branch=place.branch,
+        old=local,
+        new=tip,
+        token=secrets.token_hex(8),
+        files=tuple(files),
+        drafts=tuple(drafts),
+        folders=folders,
+        kept=tuple(d.ref for d in drafts if repo.resolve(d.ref) != d.sha),
+        tracking=place.tracking,
+        fetched=fetched,
+        incoming=place.incoming,
+    )
+    move_work_tree(repo, journal)
+
+
+def _check_merges(repo: Repository, merges: list[str]) -> None:
+    """Merge commits are not replayed (their sides are, one commit at a time), so each
+    must be exactly what merging its two sides gives: nothing of its own is lost."""
+    for merge in merges:
+        parents = repo.parents(merge)
+        if len(parents) != 2 or repo.merged_tree(parents[0], parents[1]) != repo.tree_of(merge):
+            subject = repo.commit_info(merge).subject
+            raise GitFailure(
+                f"your merge commit {merge[:10]} ({subject}) holds more than its two sides "
+                "(a resolved conflict, or a third side), which sync cannot replay; nothing was "
+                "changed. Rebase it by hand with `git pull --rebase=merges`, then run "
+                "`duologue check`."
+            )
 
 
 def _replay(
-    settings: Settings, repo: Repository, branch: str, local: str, fetched: str, result: SyncResult
+    settings: Settings,
+    repo: Repository,
+    place: _Place,
+    local: str,
+    fetched: str,
+    result: SyncResult,
 ) -> SyncResult:
     base = repo.merge_base(local, fetched)
     if base is None:
@@ -114,9 +208,11 @@ def _replay(
     before = _latest_turns(repo, base)
     remote_latest = _latest_turns(repo, fetched)
     advanced = {s for s, turn in remote_latest.items() if turn > before.get(s, 0)}
+    singles, merges = repo.replayable_between(fetched, local)
+    _check_merges(repo, merges)
     tip = fetched
     set_aside: list[tuple[CommitInfo, str]] = []
-    for commit in repo.commits_between(fetched, local):
+    for commit in singles:
         info = repo.commit_info(commit)
         clash = _clashing_post(info, advanced)
         if clash:
@@ -130,23 +226,25 @@ def _replay(
                 "`duologue check`."
             )
         tip = replayed
+    from duologue.sync_journal import ReturnedDraft
+
     # Everything the returned drafts need is worked out before anything on disk moves.
+    in_tip = {repo.root / p for p in repo.list_tree(tip, "drafts")}
     taken: set[Path] = set()
-    returned = []
+    drafts: list[ReturnedDraft] = []
+    messages: list[str] = []
     for info, path in set_aside:
-        draft = _returned_draft(settings, repo, info, path, fetched, taken)
-        taken.add(draft[0])
-        returned.append(draft)
-    for info, path in set_aside:
-        parts = path.split("/")
-        repo.keep_ref(f"unpublished/{parts[1]}-{info.sha[:12]}", info.sha)
-    repo.checkout_moving(branch, local, tip)
+        target, text, message = _returned_draft(settings, repo, info, path, fetched, taken, in_tip)
+        taken.add(target)
+        ref = f"refs/duologue/unpublished/{path.split('/')[1]}-{info.sha[:12]}"
+        rel = target.relative_to(repo.root).as_posix()
+        drafts.append(ReturnedDraft(path=rel, text=text, ref=ref, sha=info.sha))
+        messages.append(message)
+    _move(repo, place, local, tip, fetched, drafts)
     result.state = "rebased"
     result.brought_in = len(repo.commits_between(base, fetched))
-    for target, text, message in returned:
-        write_atomic(target, text)
-        result.drafts.append(target)
-        result.messages.append(message)
+    result.drafts += [repo.root / d.path for d in drafts]
+    result.messages += messages
     return result
 
 
@@ -157,6 +255,7 @@ def _returned_draft(
     path: str,
     fetched: str,
     taken: set[Path],
+    in_tip: set[Path],
 ) -> tuple[Path, str, str]:
     """Where our set-aside post goes back as a draft, its text, and what to tell the user."""
     from duologue.drafting import unique_path
@@ -169,10 +268,11 @@ def _returned_draft(
     remote_posts = post_paths_at(repo, fetched, f"series/{series_slug}")
     latest_turn = max(remote_posts) if remote_posts else None
     restored = [p for p in info.removed if p.startswith(f"drafts/{series_slug}/")]
-    if restored and repo.root / restored[0] not in taken:
-        target = repo.root / restored[0]
+    back = repo.root / restored[0] if restored else None
+    if back is not None and back not in taken and not (back.exists() or back.is_symlink()):
+        target = back  # where the draft was, even when the new tree still has it committed
     else:
-        target = unique_path(settings.drafts_dir / series_slug, post.slug, taken)
+        target = unique_path(settings.drafts_dir / series_slug, post.slug, taken | in_tip)
     draft = Draft(
         series=series_slug,
         slug=target.stem,

@@ -41,8 +41,10 @@ def failure(error: BaseException) -> tuple[str, int] | None:
 
 
 def workspace_here() -> Settings:
-    """The workspace around the current folder, after repairing an interrupted publish."""
+    """The workspace around the current folder, after repairing an interrupted publish or
+    sync; refused when a sparse checkout hides part of it."""
     from duologue.repair import repair_if_interrupted
+    from duologue.sparse import refuse_hidden_files
     from duologue.workspace import open_workspace
 
     settings = open_workspace()
@@ -51,4 +53,5 @@ def workspace_here() -> Settings:
         from duologue.visible import printable
 
         print(f"note: {printable(repaired)}", file=sys.stderr, flush=True)
+    refuse_hidden_files(settings.root)
     return settings

@@ -125,11 +125,13 @@ def check(as_json: JsonOption = False) -> None:
     from duologue.errors import CheckFailed
     from duologue.gitops import forced_paths_lookup
     from duologue.repair import repair_if_interrupted
+    from duologue.sparse import refuse_hidden_files
     from duologue.visible import printable
     from duologue.workspace import find_root
 
     root = find_root()  # not open_workspace(): a broken duologue.toml is a finding here
     repair_if_interrupted(root)
+    refuse_hidden_files(root, thorough=True)
     problems = check_workspace(root, forced_paths_lookup(root))
     errors = [p for p in problems if p.level == "error"]
     if as_json:
