@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,7 @@ from tests.cli.workspaces import (
     write_series,
     write_thread,
 )
+from tests.helpers import run_duologue
 
 SCRIPT = Path(sys.executable).with_name("duologue")
 """The console script pip made: what a person runs (its launcher, then duologue.cli.main)."""
@@ -194,3 +197,130 @@ def test_timezone_must_be_an_iana_key(tmp_path: Path) -> None:
     ):
         settings.write_text(text.replace('timezone = "UTC"', f'timezone = "{zone}"'))
         assert in_process(root, "status").returncode == 0, zone
+
+
+# --- The operating system says no ------------------------------------------------------------
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 64 KB tmpfs: a site of a few hundred pages does not fit."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and "unexpectedly" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+def test_a_full_disk_is_one_sentence_naming_the_file(
+    templates: dict[str, Path], tmp_path: Path, tiny_disk: Path
+) -> None:
+    """``build --out`` onto a full tmpfs (the Typer command)."""
+    root = copy_of(templates["pair"], tmp_path)
+    line = one_error_line(run_duologue(root, "build", "--out", str(tiny_disk / "site")))
+    assert re.fullmatch(
+        f"error: {re.escape(str(tiny_disk))}/\\S+\\.html: cannot be written: the disk is full; "
+        "free some space and run the command again.",
+        line,
+    ), line
+
+
+def test_a_full_output_folder_in_the_quick_build(
+    templates: dict[str, Path], tmp_path: Path, tiny_disk: Path
+) -> None:
+    """The bare ``build`` (the quick path) of a workspace whose output folder is on it."""
+    root = copy_of(templates["pair"], tmp_path)
+    (root / "public").mkdir()
+    subprocess.run(["mount", "--bind", str(tiny_disk), str(root / "public")], check=True)
+    try:
+        line = one_error_line(run_duologue(root, "build"))
+    finally:
+        subprocess.run(["umount", "-l", str(root / "public")], check=False)
+    assert re.fullmatch(
+        f"error: {re.escape(str(root))}/public/\\S+: cannot be written: the disk is full; "
+        "free some space and run the command again.",
+        line,
+    ), line
+
+
+@pytest.fixture
+def read_only_copy(tmp_path: Path) -> Iterator[Path]:
+    """A workspace on a tmpfs then made read-only (as root, chmod would not stop us)."""
+    source = sample_workspace(tmp_path / "source", posts=2)
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], check=True)
+    try:
+        shutil.copytree(source, mount / "ws", symlinks=True)
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+        yield mount / "ws"
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("draft", "slow-work", "--as", "ben", "--no-edit"), ("build",), ("build", "--out", "site")],
+    ids=["draft", "quick-build", "typer-build"],
+)
+def test_a_read_only_workspace_is_one_sentence(read_only_copy: Path, args: tuple[str, ...]) -> None:
+    line = one_error_line(run_duologue(read_only_copy, *args))
+    assert line == (
+        f"error: {read_only_copy}/.git/duologue.lock: the file system is read-only; "
+        "run the command in a writable copy, or make that file system writable."
+    )
+
+
+def test_init_on_a_read_only_file_system(read_only_copy: Path) -> None:
+    who = {"GIT_COMMITTER_NAME": "Ana Lima", "GIT_COMMITTER_EMAIL": "ana@example.com"}
+    who |= {"GIT_AUTHOR_NAME": "Ana Lima", "GIT_AUTHOR_EMAIL": "ana@example.com"}
+    line = one_error_line(run_duologue(read_only_copy.parent, "init", "new", env=who))
+    assert line == (
+        "error: new: the file system is read-only; "  # the folder as the person named it
+        "run the command in a writable copy, or make that file system writable."
+    )
+
+
+def test_an_output_name_too_long_is_one_sentence(tmp_path: Path) -> None:
+    root = sample_workspace(tmp_path / "ws", posts=1)
+    out = tmp_path / ("x" * 300)
+    line = one_error_line(run_duologue(root, "build", "--out", str(out)))
+    assert line == f"error: {out}: the name is too long; choose a shorter name or path."
+
+
+def test_a_full_cache_folder_leaves_no_half_written_cache_files(
+    templates: dict[str, Path], tmp_path: Path, tiny_disk: Path
+) -> None:
+    """The build cache under .git/duologue is best effort, but a cache file the disk had
+    no room for must not stay behind half written under its temporary name."""
+    root = copy_of(templates["pair"], tmp_path)
+    (root / ".git" / "duologue").mkdir()
+    subprocess.run(["mount", "--bind", str(tiny_disk), str(root / ".git" / "duologue")], check=True)
+    try:
+        result = run_duologue(root, "build")
+        leftovers = left_behind(root)
+    finally:
+        subprocess.run(["umount", "-l", str(root / ".git" / "duologue")], check=False)
+    assert leftovers == []
+    assert "Traceback" not in result.stderr and "unexpectedly" not in result.stderr
+    if result.returncode != 0:  # the Jinja bytecode cache there is not best effort (yet)
+        assert "the disk is full; free some space and run the command again." in result.stderr
+
+
+def left_behind(root: Path) -> list[str]:
+    """Temporary files and staging folders a build must never leave."""
+    return sorted(
+        str(path.relative_to(root))
+        for path in root.rglob("*")
+        if path.name.endswith(".tmp") or ".building-" in path.name
+    )

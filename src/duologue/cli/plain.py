@@ -20,13 +20,15 @@ def failure(error: BaseException) -> tuple[str, int] | None:
     """``(error line, exit code)`` for what a command raised, or None when it must go on up:
     anything but an ``Exception`` or an interrupt, and with ``DUOLOGUE_DEBUG=1`` set,
     duologue's own errors and its bugs (to show where they come from)."""
-    from duologue.errors import DuologueError
+    from duologue.errors import DuologueError, os_error_message
 
     debug = os.environ.get("DUOLOGUE_DEBUG") == "1"
     if isinstance(error, DuologueError):
         return None if debug else (f"error: {error.message}", error.exit_code)
     if isinstance(error, KeyboardInterrupt):
         return "error: interrupted.", 130
+    if isinstance(error, OSError) and not debug:  # a full disk, a read-only folder...
+        return f"error: {os_error_message(error)}", 1
     if isinstance(error, Exception):  # a bug in duologue: still one sentence, not a traceback
         if debug:
             return None
