@@ -13,8 +13,11 @@ import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,6 +86,228 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             commit_all(root, name)
             made[name] = root
     return made
+
+
+# --- Ctrl-C -------------------------------------------------------------------------------
+
+
+def left_behind(root: Path) -> list[str]:
+    """Temporary files and staging folders a build must never leave."""
+    return sorted(
+        str(path.relative_to(root))
+        for path in root.rglob("*")
+        if path.name.endswith(".tmp") or ".building-" in path.name
+    )
+
+
+def children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(word) for word in text.split()]
+
+
+def still_running(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+class Started:
+    """A duologue process in its own session (a terminal's Ctrl-C reaches its whole
+    process group: ``interrupt`` sends SIGINT the same way), its stderr read as it comes."""
+
+    def __init__(self, cwd: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        self.lines: list[str] = []
+        self.marker = threading.Event()
+        self.process = subprocess.Popen(
+            command(*args),
+            cwd=cwd,
+            env=env or environment(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        imported_cli = False
+        for line in self.process.stderr:
+            self.lines.append(line)
+            if imported_cli and line.startswith("import time:"):
+                self.marker.set()
+            # With PYTHONPROFILEIMPORTTIME set, Python writes a line as each import ends.
+            # The first after duologue.cli's comes from an import the command makes.
+            imported_cli = imported_cli or line.rstrip().endswith("| duologue.cli")
+
+    def interrupt(self, *, group: bool = True) -> None:
+        (os.killpg if group else os.kill)(self.process.pid, signal.SIGINT)
+
+    def finish(self) -> tuple[int, str]:
+        """Exit code and stderr, without Python's own import-time lines."""
+        code = self.process.wait(timeout=60)
+        self.reader.join(timeout=10)
+        text = "".join(line for line in self.lines if not line.startswith("import time:"))
+        return code, text
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("log", "one"), ("build",), ("build", "--out", "site")],
+    ids=["typer-log", "quick-build", "typer-build"],
+)
+def test_ctrl_c_while_starting_up_gives_one_line_and_exit_130(
+    templates: dict[str, Path], tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """Ctrl-C while the command imports what it needs (Typer, the build) and early in its
+    work, at several moments from the first import the command itself makes: exactly
+    ``error: interrupted.``, exit 130, nothing half built. Python's own
+    ``PYTHONPROFILEIMPORTTIME`` lines tell where the process is; what Python does before
+    duologue's code runs is Python's (see the README)."""
+    root = copy_of(templates["pair"], tmp_path)
+    env = environment(PYTHONPROFILEIMPORTTIME="1", DUOLOGUE_AUTHOR="ana")
+    for delay in (0.0, 0.02, 0.05, 0.1):
+        run = Started(root, *args, env=env)
+        assert run.marker.wait(30), "".join(run.lines)
+        time.sleep(delay)
+        run.interrupt()
+        code, stderr = run.finish()
+        assert "Traceback" not in stderr, f"at {delay} s:\n{stderr}"
+        assert (code, stderr) == (130, "error: interrupted.\n"), f"at {delay} s"
+        assert not (root / "public").exists() and not (root / "site").exists()
+        assert left_behind(root) == []
+
+
+def wait_for_workers(run: Started) -> list[int]:
+    deadline = time.monotonic() + 60
+    while len(children(run.process.pid)) < 2:
+        assert run.process.poll() is None, "the build ended before it forked its workers"
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+    return children(run.process.pid)
+
+
+@pytest.mark.parametrize(
+    ("first_build", "group"),
+    [(False, True), (False, False), (True, True)],
+    ids=["rebuild-ctrl-c", "rebuild-kill-int-parent", "first-build-ctrl-c"],
+)
+def test_ctrl_c_while_build_workers_run_stops_them_and_reports_once(
+    templates: dict[str, Path], tmp_path: Path, first_build: bool, group: bool
+) -> None:
+    """The site's title changed, so every page is rendered again, each series in a worker
+    process; the short series' worker is soon idle. Ctrl-C then, to the whole process
+    group as a terminal sends it, or ``kill -INT`` to the parent alone: one
+    ``error: interrupted.`` and exit 130 (no traceback from a worker), the build stops
+    (pages not rendered yet stay as they were), every worker is gone, no temporary or
+    staging file stays, every page is whole, and the next build completes the site. A
+    first build (no output folder yet) leaves no output folder at all."""
+    root = copy_of(templates["uneven"], tmp_path)
+    # Built once here first: the parsed posts are cached (for this folder), so the build
+    # below forks only to render, a worker per series.
+    warm = run_duologue(root, "build")
+    assert warm.returncode == 0, warm.stderr
+    if first_build:
+        shutil.rmtree(root / "public")  # the parsed posts stay cached: rendering forks
+    settings = root / "duologue.toml"
+    settings.write_text(settings.read_text().replace("Test dialogues", "Renamed"))
+    run = Started(root, "build")
+    workers = wait_for_workers(run)
+    time.sleep(0.2)  # the short series is done: its worker idles
+    assert run.process.poll() is None, "the build ended before Ctrl-C"
+    run.interrupt(group=group)
+    code, stderr = run.finish()
+    assert (code, stderr) == (130, "error: interrupted.\n")
+    assert [pid for pid in workers if still_running(pid)] == []
+    assert left_behind(root) == []
+    pages = sorted((root / "public" / "long").glob("[0-9][0-9][0-9][0-9]-*.html"))
+    if first_build:
+        assert not (root / "public").exists()
+    else:
+        texts = [page.read_text() for page in pages]
+        assert all(text.rstrip().endswith("</html>") for text in texts)
+        assert any("Renamed" not in text for text in texts), "the build did not stop"
+    again = run_duologue(root, "build")
+    assert again.returncode == 0, again.stderr
+    pages = sorted((root / "public" / "long").glob("[0-9][0-9][0-9][0-9]-*.html"))
+    assert len(pages) == 800 and all("Renamed" in page.read_text() for page in pages)
+
+
+# --- A reader that stops reading -----------------------------------------------------------
+
+
+def run_into_closed_pipe(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run duologue with stdout a pipe whose reader has already gone: its first write
+    meets a closed pipe, as ``duologue log s | head -1`` does once head has its line."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run(
+            command(*args),
+            cwd=cwd,
+            env=environment(DUOLOGUE_AUTHOR="ana"),
+            stdin=subprocess.DEVNULL,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("log", "slow-work"),
+        ("log", "slow-work", "--json"),
+        ("status", "--json"),
+        ("status",),
+        ("check",),
+        ("build",),
+        ("build", "--out", "site"),
+    ],
+    ids=["log", "log-json", "status-json", "status", "check", "quick-build", "typer-build"],
+)
+def test_a_closed_pipe_ends_quietly_with_exit_141(
+    templates: dict[str, Path], tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """No error text at all (nobody asked for the rest), exit 141 as git's and cat's in
+    the same pipeline (128 + SIGPIPE), the same through Typer and the quick build."""
+    root = copy_of(templates["pair"], tmp_path) if args[0] == "build" else templates["long"]
+    result = run_into_closed_pipe(root, *args)
+    assert result.stderr == ""
+    assert result.returncode == 141
+
+
+def test_log_piped_into_head_in_a_shell(templates: dict[str, Path], tmp_path: Path) -> None:
+    """The shell pipeline itself: head prints the first line and leaves, duologue stops
+    quietly (its log of 2,500 posts is far more than the pipe holds)."""
+    errors = tmp_path / "stderr"
+    script = (
+        f"{' '.join(command())} log slow-work 2>{errors} | head -1; "
+        f'echo "status=${{PIPESTATUS[0]}}"'
+    )
+    result = subprocess.run(
+        ["bash", "-c", script],
+        cwd=templates["long"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    first, status = result.stdout.splitlines()
+    assert first.startswith("#1 ") and "Letter 1" in first
+    assert errors.read_text() == ""
+    assert status == "status=141"
 
 
 # --- Settings: numbers in range, time zones that are IANA keys ------------------------------
@@ -315,12 +540,3 @@ def test_a_full_cache_folder_leaves_no_half_written_cache_files(
     assert "Traceback" not in result.stderr and "unexpectedly" not in result.stderr
     if result.returncode != 0:  # the Jinja bytecode cache there is not best effort (yet)
         assert "the disk is full; free some space and run the command again." in result.stderr
-
-
-def left_behind(root: Path) -> list[str]:
-    """Temporary files and staging folders a build must never leave."""
-    return sorted(
-        str(path.relative_to(root))
-        for path in root.rglob("*")
-        if path.name.endswith(".tmp") or ".building-" in path.name
-    )
