@@ -7,6 +7,7 @@ same errors into problems, so there is one set of rules.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tomllib
 from collections.abc import Iterator
@@ -37,6 +38,20 @@ SERIES_KEYS = {
 AUTHOR_KEYS = {"handle", "name", "email", "url"}
 RESERVED_OUTPUT = {"series", "drafts", ".git", "templates"}
 
+MAX_FEED_LIMIT = 1000
+"""Posts in one feed at most: every subscriber's reader fetches the whole feed on each
+poll, and the RFC 5005 archives already hold what is older."""
+MAX_REPLY_WITHIN_DAYS = 3650
+"""Ten years: a deadline further off is none, and it keeps a date plus the deadline far
+from the limits of Python's dates (``timedelta`` stops at 999,999,999 days)."""
+
+IANA_ZONE_KEY = re.compile(r"[A-Z][A-Za-z0-9_+-]{0,13}(?:/[A-Z][A-Za-z0-9_+-]{0,13}){0,2}")
+"""The shape of every key in the IANA time zone database ("UTC", "Europe/Lisbon",
+"America/Argentina/Buenos_Aires", "Etc/GMT+5"): one to three names, each starting with a
+capital letter and at most 14 characters long (the database's own rule). ``ZoneInfo``
+reads the file a key names under its search path, so nothing else (a path, "..", a
+folder such as "Europe", the system's "localtime") gets that far."""
+
 
 def find_root(start: Path | None = None) -> Path:
     """The nearest folder at or above ``start`` that holds duologue.toml (like git)."""
@@ -60,6 +75,10 @@ def _load_toml(path: Path, root: Path) -> dict[str, Any]:
         return tomllib.loads(text.removeprefix("\ufeff"))  # a BOM some editors add
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{shown}: is not valid TOML ({error}); fix the syntax.") from None
+    except ValueError:  # the one other failure: an integer Python will not read
+        raise ConfigError(
+            f"{shown}: holds a number of more than 4,300 digits; shorten it."
+        ) from None
 
 
 def _string(
@@ -98,10 +117,30 @@ def _optional_visible(data: dict[str, Any], key: str, shown: str) -> str | None:
     return None if value is None else _visible(value, key, shown)
 
 
-def _positive_int(value: Any, key: str, shown: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{shown}: `{key}` must be a whole number of at least 1, not {value!r}.")
+def _whole_number(value: Any, key: str, shown: str, highest: int) -> int:
+    """``value`` as a whole number from 1 to ``highest``; a bool is not one, though Python's
+    ``True`` is an ``int``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= highest:
+        given = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:37]}..."
+        raise ConfigError(
+            f"{shown}: `{key}` must be a whole number from 1 to {highest}, not {given}."
+        )
     return value
+
+
+def load_zone(zone_name: str, shown: str) -> ZoneInfo:
+    """The IANA time zone ``zone_name``; ``ConfigError`` naming the file and the field for
+    anything else."""
+    if IANA_ZONE_KEY.fullmatch(zone_name):
+        try:
+            return ZoneInfo(zone_name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            pass
+    given = repr(zone_name) if len(zone_name) <= 40 else f"{zone_name[:37]!r}..."
+    raise ConfigError(
+        f"{shown}: `timezone` {given} is not an IANA time zone; use a name "
+        'like "UTC" or "Europe/Lisbon".'
+    )
 
 
 def check_web_url(value: str, key: str, shown: str) -> str:
@@ -192,16 +231,10 @@ def load_settings(root: Path) -> Settings:
         shown,
     )
     zone_name = _string(data, "timezone", shown, required=False, default="UTC")
-    try:
-        zone = ZoneInfo(zone_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"{shown}: `timezone` {zone_name!r} is not an IANA time zone; use a name "
-            'like "UTC" or "Europe/Lisbon".'
-        ) from None
+    zone = load_zone(zone_name, shown)
     output = _string(data, "output", shown, required=False, default="public")
     check_output_folder(output, shown)
-    feed_limit = _positive_int(data.get("feed_limit", 50), "feed_limit", shown)
+    feed_limit = _whole_number(data.get("feed_limit", 50), "feed_limit", shown, MAX_FEED_LIMIT)
     return Settings(
         root=root,
         title=title,
@@ -285,7 +318,7 @@ def parse_series(slug: str, data: dict[str, Any], shown: str) -> Series:
         reply_within_days=(
             None
             if reply_within is None
-            else _positive_int(reply_within, "reply_within_days", shown)
+            else _whole_number(reply_within, "reply_within_days", shown, MAX_REPLY_WITHIN_DAYS)
         ),
     )
 

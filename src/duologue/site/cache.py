@@ -227,10 +227,24 @@ def _save(path: Path, value: object) -> None:
 
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with temp.open("wb") as handle:
-            pickle.dump((CACHE_FORMAT, value), handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temp, path)
+        with _temporary_beside(path) as temp:
+            with temp.open("wb") as handle:
+                pickle.dump((CACHE_FORMAT, value), handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(temp, path)
+
+
+@contextlib.contextmanager
+def _temporary_beside(path: Path) -> Iterator[Path]:
+    """The temporary name a cache file is written under before it replaces ``path``;
+    removed when writing fails (a full disk) or is interrupted (Ctrl-C), so that neither
+    leaves half a file behind in the cache folder."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield temp
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
 
 
 def _manifest_path(folder: Path, out_key: str) -> Path:
@@ -275,10 +289,10 @@ def save_manifest(folder: Path, out_key: str, manifest: Manifest) -> None:
     data = (CACHE_FORMAT, manifest.options, inputs, len(outputs), packed, manifest.series)
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with temp.open("wb") as handle:
-            handle.write(marshal.dumps(data))
-        os.replace(temp, path)
+        with _temporary_beside(path) as temp:
+            with temp.open("wb") as handle:
+                handle.write(marshal.dumps(data))
+            os.replace(temp, path)
 
 
 def load_post_cache(folder: Path, context: str, series: Iterable[str]) -> PostCache:
@@ -398,7 +412,7 @@ def save_bodies(
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
                 continue
-            temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            with temp.open("wb") as handle:
-                handle.write(marshal.dumps((CACHE_FORMAT, context, part)))
-            os.replace(temp, path)
+            with _temporary_beside(path) as temp:
+                with temp.open("wb") as handle:
+                    handle.write(marshal.dumps((CACHE_FORMAT, context, part)))
+                os.replace(temp, path)

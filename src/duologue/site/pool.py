@@ -10,12 +10,14 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import signal
 import sys
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from types import FrameType
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 T = TypeVar("T")
 
@@ -38,7 +40,8 @@ def chunks(items: Sequence[T], parts: int) -> list[list[T]]:
 
 @contextlib.contextmanager
 def fork_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
-    """A pool of ``workers`` forked processes, shut down (waited for) on leaving.
+    """A pool of ``workers`` forked processes, shut down (waited for) on leaving; leaving
+    by an exception (Ctrl-C included) stops the workers at once instead (``_stop_workers``).
 
     The parent's objects are frozen out of the cyclic collector while the pool lives
     (the forks happen at the first submit), as Python's ``gc.freeze`` documentation
@@ -47,13 +50,101 @@ def fork_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     first task, touching their pages and so copying them.
     """
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
 
     gc.freeze()
     try:
-        with ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("fork")
-        ) as executor:
+        executor = _stoppable_pool()(
+            workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_starts
+        )
+        try:
             yield executor
+        except BaseException:
+            # Ctrl-C, or an error: stop the workers now, not once all queued work is done.
+            _stop_workers(executor)
+            raise
+        executor.shutdown(wait=True)
     finally:
         gc.unfreeze()
+
+
+def _stoppable_pool() -> type[ProcessPoolExecutor]:
+    """A process pool whose tasks a worker can be told to stop (``_worker_stops``); made
+    here, as ``concurrent.futures`` is imported only by builds that fork."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    class StoppablePool(ProcessPoolExecutor):
+        def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+            # map() comes here too. The first submit forks the workers: a Ctrl-C then
+            # waits (blocked) until each worker ignores it, and reaches the parent after.
+            held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+            try:
+                return super().submit(_task, fn, *args, **kwargs)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+    return StoppablePool
+
+
+def _stop_workers(executor: ProcessPoolExecutor) -> None:
+    """Cancel what has not started, tell each worker to stop (SIGTERM: it abandons its task,
+    whose own cleanup runs, and leaves) and wait for them; a worker that does not leave
+    within seconds is killed."""
+    import multiprocessing
+
+    executor.shutdown(wait=False, cancel_futures=True)
+    children = multiprocessing.active_children()  # this pool's workers: nothing else forks so
+    for child in children:
+        with contextlib.suppress(OSError):
+            child.terminate()
+    for child in children:
+        child.join(STOP_WAIT)
+        if child.is_alive():
+            child.kill()
+            child.join()
+
+
+STOP_WAIT = 5.0
+"""Seconds a worker has to leave after SIGTERM before it is killed."""
+
+
+class _Worker:
+    """The state of a worker process (each has its own copy)."""
+
+    stopping = False
+    """The parent has told this worker to stop."""
+    busy = False
+    """The worker is running a task, which an exception can unwind."""
+
+
+def _worker_starts() -> None:
+    """First thing in each worker: Ctrl-C at a terminal reaches every process of the build,
+    but only the parent answers it (by stopping the workers), so that the person sees one
+    ``error: interrupted.``, not one traceback per worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_stops)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by the fork's submit
+
+
+def _worker_stops(signum: int, frame: FrameType | None) -> None:
+    if _Worker.stopping:
+        # Told twice (the pool's own thread also stops the others once a worker has
+        # left): a second exception could cut short the cleanup the first one runs.
+        return
+    _Worker.stopping = True
+    if _Worker.busy:
+        raise KeyboardInterrupt  # unwinds the task: a half-written temporary file is removed
+    os._exit(1)  # between tasks, nothing to undo
+
+
+def _task(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)`` in a worker; once told to stop, the worker leaves instead of
+    starting (or after finishing) a task."""
+    if _Worker.stopping:
+        os._exit(1)
+    _Worker.busy = True
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _Worker.busy = False
+        if _Worker.stopping:
+            os._exit(1)

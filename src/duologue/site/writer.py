@@ -23,7 +23,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from duologue.errors import BuildError
+from duologue.errors import BuildError, describe_os_error
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
@@ -69,7 +69,7 @@ class Writer:
             same = False
         except OSError as error:
             if error.errno != errno.ELOOP:  # a symlink is replaced, never followed
-                raise BuildError(f"{path}: cannot be read ({error.strerror}).") from None
+                raise BuildError(f"{path}: cannot be read: {describe_os_error(error)}.") from None
             same = False
         else:
             try:
@@ -78,7 +78,7 @@ class Writer:
             except IsADirectoryError:
                 same = False
             except OSError as error:
-                raise BuildError(f"{path}: cannot be read ({error.strerror}).") from None
+                raise BuildError(f"{path}: cannot be read: {describe_os_error(error)}.") from None
             finally:
                 os.close(fd)
             if same:
@@ -127,7 +127,7 @@ class Writer:
             finally:
                 os.close(fd)
         except OSError as error:
-            raise BuildError(f"{path}: cannot be written ({error.strerror}).") from None
+            raise BuildError(f"{path}: cannot be written: {describe_os_error(error)}.") from None
         return (info.st_size, info.st_mtime_ns, info.st_ino)
 
     def _replace(self, path: str, data: bytes) -> Stamp:
@@ -153,7 +153,7 @@ class Writer:
                     os.unlink(temp)
                 raise
         except OSError as error:
-            raise BuildError(f"{path}: cannot be written ({error.strerror}).") from None
+            raise BuildError(f"{path}: cannot be written: {describe_os_error(error)}.") from None
         return (info.st_size, info.st_mtime_ns, info.st_ino)
 
 
