@@ -27,6 +27,12 @@ def failure(error: BaseException) -> tuple[str, int] | None:
         return None if debug else (f"error: {error.message}", error.exit_code)
     if isinstance(error, KeyboardInterrupt):
         return "error: interrupted.", 130
+    if isinstance(error, OSError) and not debug:
+        from duologue.files import describe_os_error
+
+        sentence = describe_os_error(error)  # a full disk, a read-only or unwritable file
+        if sentence is not None:
+            return f"error: {sentence}", 1
     if isinstance(error, Exception):  # a bug in duologue: still one sentence, not a traceback
         if debug:
             return None
