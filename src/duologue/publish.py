@@ -297,6 +297,7 @@ def publish_draft(
         )
         notes: list[str] = []
         new: str | None = None
+        created = False
         try:
             with repo.staged_index(old, changes) as index:
                 # The journal names the post before the post (or its temporary file) exists:
@@ -304,6 +305,7 @@ def publish_draft(
                 write_journal(repo, journal)
                 fault_point("after-journal")
                 create_exclusive(post_path, text)
+                created = True
                 fault_point("after-post-written")
                 # As `git commit <paths>`: the hooks see the index being committed and a
                 # work tree that holds the post.
@@ -326,7 +328,8 @@ def publish_draft(
         except BaseException:
             # The branch did not move: put the working tree back as it was.
             if new is None or repo.resolve(branch) != new:
-                if _sha_or_none(post_path) == journal.post_sha256:
+                # Ours, even if a hook reformatted it before refusing: the draft has the text.
+                if created or _sha_or_none(post_path) == journal.post_sha256:
                     post_path.unlink(missing_ok=True)
                 clear_journal(repo)
             raise

@@ -152,6 +152,30 @@ def test_kill_during_the_commit_hooks_leaves_no_temporary_index(ws: Path) -> Non
     ok(ws, "check")
 
 
+def test_kill_after_the_journal_names_the_commit_rolls_back(ws: Path) -> None:
+    """The commit object exists and the journal names it, but the branch has not moved."""
+    draft = new_draft(ws, "Opening", "Ben,\n\nThe first letter.")
+    before = snapshot(ws)
+    result = run_duologue(
+        ws, "publish", "slow-work", env=publish_env(DUOLOGUE_FAULT="after-journal-commit")
+    )
+    assert result.returncode == -signal.SIGKILL
+    assert "undid an interrupted publish" in run_duologue(ws, "status").stderr
+    assert snapshot(ws) == before
+    assert draft.exists()
+    assert temp_files(ws) == []
+
+
+def test_a_hook_that_rewrites_the_post_and_refuses_leaves_nothing(ws: Path) -> None:
+    new_draft(ws, "Opening", "Ben,\n\nHello.")
+    write_hook(
+        ws, "pre-commit", 'for f in series/slow-work/0*.md; do echo x >> "$f"; done\nexit 1\n'
+    )
+    before = snapshot(ws)
+    refused(ws, "publish", "slow-work")
+    assert snapshot(ws) == before
+
+
 def build_cache(root: Path) -> Path:
     return root / ".git" / "duologue" / "build-cache"
 
