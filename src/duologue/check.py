@@ -11,6 +11,7 @@ import os
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -66,8 +67,11 @@ class _Findings:
         self.problems.append(Problem(shown, level, message.removeprefix(prefix)))
 
 
-def check_workspace(root: Path, forced_lookup: ForcedLookup | None = None) -> list[Problem]:
-    """Every problem in the workspace at ``root``, in a stable order."""
+def check_workspace(
+    root: Path, forced_lookup: ForcedLookup | None = None, now: datetime | None = None
+) -> list[Problem]:
+    """Every problem in the workspace at ``root``, in a stable order. ``now`` (default: the
+    clock) is what a post's date may not lie more than ``FUTURE_TOLERANCE`` after."""
     found = _Findings(root)
     try:
         settings = load_settings(root)
@@ -97,6 +101,7 @@ def check_workspace(root: Path, forced_lookup: ForcedLookup | None = None) -> li
         posts = all_posts[slug]
         _check_authors(found, series, posts)
         _check_replies_and_dates(found, posts, turns_by_series[slug])
+        _check_future_dates(found, posts, now or datetime.now(UTC))
         _check_references(found, turns_by_series, posts)
         late = [posts[i] for i in out_of_rotation(series.authors, [p.author for p in posts])]
         # A post after a broken one has no known predecessor: the broken one is reported already.
@@ -285,6 +290,30 @@ def _check_replies_and_dates(found: _Findings, posts: list[Post], turns: set[int
                 f"({previous.date.isoformat()}); dates must not go backwards.",
             )
         previous = post
+
+
+FUTURE_TOLERANCE = timedelta(days=1)
+"""How far past the clock a post's date may lie: time zones and a co-author's clock a few
+hours off, never a post dated years ahead that every later turn would have to follow."""
+
+
+def future_date_problem(moment: datetime, now: datetime) -> str | None:
+    """The sentence for a date more than ``FUTURE_TOLERANCE`` after ``now``, or None."""
+    if moment <= now + FUTURE_TOLERANCE:
+        return None
+    return (
+        f"`date` {moment.isoformat()} lies more than a day in the future (it is "
+        f"{now.astimezone(moment.tzinfo).replace(microsecond=0).isoformat()} now); every "
+        "later turn would have to be dated after it, so correct it to the day the post was "
+        "published and commit the fix."
+    )
+
+
+def _check_future_dates(found: _Findings, posts: list[Post], now: datetime) -> None:
+    for post in posts:
+        problem = future_date_problem(post.date, now)
+        if problem:
+            found.error(post.path, problem)
 
 
 def _check_references(

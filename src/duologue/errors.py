@@ -55,6 +55,10 @@ class PushRejected(GitFailure):
     """The remote has commits we do not have."""
 
 
+class HookFailed(GitFailure):
+    """One of the user's git hooks refused (exit status not 0); the message holds its output."""
+
+
 class WorkspaceBusy(DuologueError):
     """Another duologue process holds the workspace lock."""
 

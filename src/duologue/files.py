@@ -5,7 +5,9 @@ UTF-8 only, bounded in size, and every write atomic (temp file, fsync, rename).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -112,21 +114,120 @@ def decode_text(data: bytes, shown: str, limit: int = MAX_TEXT_BYTES) -> str:
         ) from None
 
 
+TEMP_SUFFIX = ".tmp"
+TEMP_NAME = re.compile(r"^\.(?P<target>.+)\.duologue-(?P<pid>[0-9]+)-[A-Za-z0-9_]+\.tmp$")
+"""A temporary file duologue writes before a rename or link: ``.<target>.duologue-<pid>-<random>.tmp``.
+The pid says whether the process that made it is still alive (see ``sweep_temp_files``)."""
+LEGACY_TEMP = re.compile(r"^\.(?P<target>.+)\.[A-Za-z0-9_]{8}\.tmp$")
+"""The same before the name carried the ``duologue-<pid>`` mark (``.<target>.<random>.tmp``)."""
+
+
+def temp_prefix(name: str) -> str:
+    return f".{name}.duologue-{os.getpid()}-"
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with ``pid`` exists (one of another user's counts as alive)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def sweep_temp_files(folder: Path, legacy_targets: frozenset[str] = frozenset()) -> list[Path]:
+    """Remove the temporary files in ``folder`` that duologue processes no longer alive left
+    behind (killed between writing a temp file and renaming it); returns what was removed.
+    ``legacy_targets``: file names whose old-style temp files (no pid in the name) are
+    known to be duologue's too, because a journal names them."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    removed: list[Path] = []
+    for name in names:
+        if not name.endswith(TEMP_SUFFIX):
+            continue
+        match = TEMP_NAME.match(name)
+        if match:
+            stale = int(match["pid"]) != os.getpid() and not process_alive(int(match["pid"]))
+        else:
+            legacy = LEGACY_TEMP.match(name)
+            stale = legacy is not None and legacy["target"] in legacy_targets
+        if stale:
+            with contextlib.suppress(FileNotFoundError, IsADirectoryError, PermissionError):
+                os.unlink(folder / name)
+                removed.append(folder / name)
+    return removed
+
+
+def _fault_point(step: str) -> None:
+    """``duologue.journal.fault_point`` for this module, which journal imports (so it cannot
+    import journal): ``DUOLOGUE_FAULT=<step>`` kills the process here, as a crash would."""
+    if os.environ.get("DUOLOGUE_FAULT") == step:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _naming(error: OSError, path: Path) -> OSError:
+    """``error`` naming ``path`` when it names no file (a write() that found the disk full)."""
+    if error.filename is not None:
+        return error
+    return OSError(error.errno, error.strerror, str(path))
+
+
+def describe_os_error(error: OSError) -> str | None:
+    """One sentence for a file-system failure a person can act on, naming the file; None
+    for other errors."""
+    shown = error.filename if error.filename is not None else "a file"
+    if isinstance(shown, bytes):
+        shown = os.fsdecode(shown)
+    reason = error.strerror or str(error)
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (
+            f"cannot write {shown}: the disk is full ({reason}); free some space, then run "
+            "the command again."
+        )
+    if error.errno == errno.EROFS:
+        return (
+            f"cannot write {shown}: it is on a read-only file system ({reason}); mount it "
+            "writable or work in a writable copy, then run the command again."
+        )
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return (
+            f"{shown}: permission denied ({reason}); make it (and its folder) readable and "
+            "writable for you, then run the command again."
+        )
+    return None
+
+
 def _durable_temp(path: Path, payload: bytes) -> str:
     """A fully written, fsynced temporary file beside ``path``; returns its name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     import tempfile  # only here: most commands never write a file this way
 
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, temp_name = tempfile.mkstemp(
+            dir=path.parent, prefix=temp_prefix(path.name), suffix=TEMP_SUFFIX
+        )
+    except OSError as error:
+        raise _naming(error, path) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temp_name, 0o644)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp_name)
+        if isinstance(error, OSError):
+            raise _naming(error, path) from None
         raise
     return temp_name
 
@@ -147,6 +248,7 @@ def create_exclusive(path: Path, data: str) -> None:
     """Write a new file atomically, refusing to replace one that exists."""
     temp_name = _durable_temp(path, data.encode("utf-8"))
     try:
+        _fault_point("after-temp-file")
         # link() fails if the target exists, unlike rename(): no silent overwrite.
         os.link(temp_name, path)
     finally:

@@ -10,6 +10,7 @@ paths and duologue's own small dataclasses.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -25,13 +26,15 @@ import git
 from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 from gitdb.base import IStream
 
-from duologue.errors import GitFailure, InvalidInput, PushRejected
+from duologue.errors import GitFailure, HookFailed, InvalidInput, PushRejected
 
 # GitPython logs push errors as warnings; we report them ourselves, in one sentence.
 logging.getLogger("git").addHandler(logging.NullHandler())
 logging.getLogger("git").propagate = False
 
 ZERO_SHA = "0" * 40
+TEMP_INDEX_PREFIX = "duologue-index-"
+"""Temporary index files (``.git/duologue-index-<pid>-<random>``) made while building a tree."""
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 """git's well-known empty tree (the "parent" of a root commit)."""
 NETWORK_TIMEOUT_SECONDS = 120.0
@@ -103,6 +106,122 @@ def _explain(error: GitCommandError) -> str:
     ]
     lines = [line for line in lines if line and not line.startswith("hint:")]
     return lines[0] if lines else f"git exited with status {error.status}"
+
+
+LOCK_EXISTS = re.compile(r"unable to create '(?P<lock>[^']+\.lock)': file exists", re.I)
+REF_MOVED = re.compile(
+    r"is at [0-9a-f]{7,} but expected|reference already exists|unable to resolve reference", re.I
+)
+DISK_FULL = (
+    "no space left on device",
+    "disk quota exceeded",
+    "insufficient space",
+    "out of diskspace",
+)
+READ_ONLY = ("read-only file system",)
+NO_PERMISSION = ("permission denied", "insufficient permission", "operation not permitted")
+SIGNING = ("gpg", "sign", "failed to write commit object")
+BRANCH_MOVED = (
+    "the branch moved while duologue was working (another git or duologue process?); "
+    "nothing was changed. Try again."
+)
+
+
+def _stderr_text(error: GitCommandError) -> str:
+    raw = error.stderr if isinstance(error.stderr, str) else str(error.stderr or "")
+    return raw.strip().removeprefix("stderr:").strip().strip("'")
+
+
+def _line_with(text: str, needles: tuple[str, ...]) -> str:
+    """The first line of git's message holding one of ``needles``, without its prefix."""
+    for line in text.splitlines():
+        if any(needle in line.lower() for needle in needles):
+            return re.sub(r"^(error|fatal):\s*", "", line.strip().strip("'"))
+    return text.splitlines()[0] if text else ""
+
+
+def classify_git_stderr(
+    stderr: str, doing: str, *, ref_update: bool = False, signing: bool = False
+) -> str:
+    """The one place git's own failure text becomes a sentence saying the real cause and
+    what to do. ``doing`` completes "git could not …"; ``ref_update``: the command was a
+    compare-and-swap of a branch, so a ref that moved means another process got there;
+    ``signing``: the command was asked to sign."""
+    lowered = stderr.lower()
+    lock = LOCK_EXISTS.search(stderr)
+    if lock:
+        return (
+            f"git could not {doing}: {lock['lock']} exists, so another git process is running "
+            f"here or one crashed and left a stale lock; if no git is running, remove "
+            f"{lock['lock']}, then try again."
+        )
+    if any(needle in lowered for needle in DISK_FULL):
+        return (
+            f"git could not {doing}: the disk is full ({_line_with(stderr, DISK_FULL)}); free "
+            "some space, then try again."
+        )
+    if any(needle in lowered for needle in READ_ONLY):
+        return (
+            f"git could not {doing}: the repository is on a read-only file system "
+            f"({_line_with(stderr, READ_ONLY)}); make it writable, then try again."
+        )
+    if any(needle in lowered for needle in NO_PERMISSION):
+        return (
+            f"git could not {doing}: permission denied ({_line_with(stderr, NO_PERMISSION)}); "
+            "make the repository's .git folder writable for you, then try again."
+        )
+    if signing and any(needle in lowered for needle in SIGNING):
+        return (
+            f"git could not {doing}: signing failed ({_line_with(stderr, SIGNING)}), and "
+            "commit.gpgSign asks for signed commits; check that `git config user.signingkey` "
+            "names a key gpg can use without a prompt here (`echo test | gpg --clearsign`), "
+            "or turn commit.gpgSign off for this repository, then try again."
+        )
+    if ref_update and REF_MOVED.search(stderr):
+        return BRANCH_MOVED
+    first = _line_with(stderr, ("error", "fatal")) or "git failed"
+    return f"git could not {doing}: {first.rstrip('.')}."
+
+
+def git_failure(
+    error: GitCommandError, doing: str, *, ref_update: bool = False, signing: bool = False
+) -> GitFailure:
+    """``classify_git_stderr`` of a failed git command, as the error duologue raises."""
+    text = _stderr_text(error)
+    return GitFailure(classify_git_stderr(text, doing, ref_update=ref_update, signing=signing))
+
+
+@contextmanager
+def explained(doing: str, *, ref_update: bool = False, signing: bool = False) -> Iterator[None]:
+    """Turn a git failure (or a file-system one while writing objects in-process) into a
+    ``GitFailure`` naming the real cause."""
+    from duologue.files import describe_os_error
+
+    try:
+        yield
+    except GitCommandError as error:
+        raise git_failure(error, doing, ref_update=ref_update, signing=signing) from None
+    except OSError as error:
+        sentence = describe_os_error(error)
+        if sentence is None:
+            raise
+        raise GitFailure(f"git could not {doing}: {sentence}") from None
+
+
+HOOK_OUTPUT_LINES = 40
+HOOK_OUTPUT_CHARS = 4000
+
+
+def hook_output_text(output: str) -> str:
+    """A hook's output for a message: control characters shown as ``?``, at most 40 lines."""
+    cleaned = "".join(
+        ch if ch in "\n\t" or (ord(ch) >= 32 and ord(ch) != 127) else "?"
+        for ch in output[:HOOK_OUTPUT_CHARS]
+    )
+    lines = [line.rstrip() for line in cleaned.strip("\n").splitlines()]
+    if len(lines) > HOOK_OUTPUT_LINES:
+        lines = [*lines[:HOOK_OUTPUT_LINES], "…"]
+    return "\n".join(f"  {line}" for line in lines)
 
 
 class Repository:
@@ -276,7 +395,9 @@ class Repository:
     @contextmanager
     def _temporary_index(self) -> Iterator[dict[str, str]]:
         """An environment pointing git at a fresh index file, removed afterwards."""
-        handle, index_path = tempfile.mkstemp(prefix="duologue-index-", dir=self.git_dir)
+        handle, index_path = tempfile.mkstemp(
+            prefix=f"{TEMP_INDEX_PREFIX}{os.getpid()}-", dir=self.git_dir
+        )
         os.close(handle)
         os.unlink(index_path)  # git wants to create it itself
         try:
@@ -287,20 +408,122 @@ class Repository:
 
     def build_tree(self, base: str | None, changes: Mapping[str, bytes | None]) -> str:
         """The tree of ``base`` with ``changes`` applied (None removes), via a temporary index."""
+        with self.staged_index(base, changes) as env:
+            return self.write_tree(env)
+
+    @contextmanager
+    def staged_index(
+        self, base: str | None, changes: Mapping[str, bytes | None]
+    ) -> Iterator[dict[str, str]]:
+        """A temporary index holding ``base`` with ``changes`` applied: the environment that
+        points git (and the commit hooks) at it, as ``git commit <paths>`` does."""
         with self._temporary_index() as env:
-            if base:
-                self.run("read-tree", base, env=env)
-            else:
-                self.run("read-tree", "--empty", env=env)
-            for path, data in changes.items():
-                if data is None:
-                    self.run("update-index", "--force-remove", "--", path, env=env)
+            with explained("stage the new files in a temporary index"):
+                if base:
+                    self.run("read-tree", base, env=env)
                 else:
-                    sha = self.store_blob(data)
-                    self.run(
-                        "update-index", "--add", "--cacheinfo", f"100644,{sha},{path}", env=env
-                    )
+                    self.run("read-tree", "--empty", env=env)
+                for path, data in changes.items():
+                    if data is None:
+                        self.run("update-index", "--force-remove", "--", path, env=env)
+                    else:
+                        sha = self.store_blob(data)
+                        self.run(
+                            "update-index", "--add", "--cacheinfo", f"100644,{sha},{path}", env=env
+                        )
+            yield env
+
+    def write_tree(self, env: Mapping[str, str]) -> str:
+        """The tree object of the (temporary) index ``env`` points at."""
+        with explained("write the commit's tree to .git/objects"):
             return self.run("write-tree", env=env).strip()
+
+    # -- what `git commit` honours: hooks and signing -------------------------------------
+
+    def hook_path(self, name: str) -> Path | None:
+        """The executable hook ``name`` as git would run it (core.hooksPath honoured)."""
+        found = self.try_run("rev-parse", "--git-path", f"hooks/{name}")
+        if not found:
+            return None
+        path = Path(found.strip())
+        path = path if path.is_absolute() else self.root / path
+        return path if path.is_file() and os.access(path, os.X_OK) else None
+
+    def run_hook(self, name: str, *args: str, env: Mapping[str, str] | None = None) -> str:
+        """Run the hook ``name`` as git runs it (in the work tree's root, no input); its
+        output. Raises ``HookFailed`` with that output when it exits non-zero."""
+        import subprocess
+
+        path = self.hook_path(name)
+        if path is None:
+            return ""
+        merged = {**os.environ, "GIT_EDITOR": ":", **(env or {})}
+        try:
+            done = subprocess.run(
+                [str(path), *args],
+                cwd=self.root,
+                env=merged,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                check=False,
+            )
+        except OSError as error:
+            raise HookFailed(
+                f"the {name} hook ({path}) could not be run ({error.strerror}); fix it or "
+                "make it executable, or skip the hooks with --no-verify."
+            ) from None
+        output = done.stdout.decode("utf-8", "replace")
+        if done.returncode != 0:
+            said = hook_output_text(output)
+            raise HookFailed(
+                f"the {name} hook refused the commit (exit status {done.returncode}), so "
+                "nothing was changed; fix what it reports, or skip the hooks with --no-verify."
+                + (f" It said:\n{said}" if said else " It printed nothing.")
+            )
+        return output
+
+    def commit_hooks(self, env: Mapping[str, str], message: str, verify: bool) -> tuple[str, str]:
+        """What ``git commit -m`` runs before it commits the index ``env`` names: pre-commit
+        and commit-msg (unless ``verify`` is False, as ``--no-verify``), prepare-commit-msg
+        always. Returns the message as the hooks left it, and their output."""
+        outputs: list[str] = []
+        if verify:
+            outputs.append(self.run_hook("pre-commit", env=env))
+        names = ("prepare-commit-msg", "commit-msg") if verify else ("prepare-commit-msg",)
+        if not any(self.hook_path(name) for name in names):
+            return message, "".join(outputs)
+        from duologue.files import write_atomic
+
+        message_file = self.git_dir / "COMMIT_EDITMSG"  # where git commit keeps it too
+        write_atomic(message_file, message)
+        outputs.append(self.run_hook("prepare-commit-msg", str(message_file), "message", env=env))
+        if verify:
+            outputs.append(self.run_hook("commit-msg", str(message_file), env=env))
+        try:
+            edited = message_file.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise HookFailed(
+                f"the commit message the hooks left in {message_file} cannot be read ({error}); "
+                "nothing was changed."
+            ) from None
+        # git's "whitespace" clean-up for a message given with -m.
+        lines = [line.rstrip() for line in edited.splitlines()]
+        while lines and not lines[-1]:
+            lines.pop()
+        while lines and not lines[0]:
+            lines.pop(0)
+        if not lines:
+            raise HookFailed(
+                "the commit-msg hook left an empty commit message, so nothing was changed; "
+                "fix the hook, or skip the hooks with --no-verify."
+            )
+        return "\n".join(lines) + "\n", "".join(outputs)
+
+    def wants_signature(self) -> bool:
+        """``commit.gpgSign`` as ``git commit`` reads it (``git commit-tree`` ignores it)."""
+        value = self.try_run("config", "--type=bool", "--get", "commit.gpgSign")
+        return (value or "").strip() == "true"
 
     def tree_of(self, rev: str) -> str:
         return self.run("rev-parse", f"{rev}^{{tree}}").strip()
@@ -313,8 +536,10 @@ class Repository:
         author: Person,
         author_date: str | None = None,
         committer: Person | None = None,
+        sign: bool | None = None,
     ) -> str:
-        """A commit object (no ref moves)."""
+        """A commit object (no ref moves); signed when ``sign`` is True, or when it is None
+        and ``commit.gpgSign`` is set, as ``git commit`` would."""
         who = committer or self.committer()
         env = {
             "GIT_AUTHOR_NAME": author.name,
@@ -324,24 +549,26 @@ class Repository:
         }
         if author_date:
             env["GIT_AUTHOR_DATE"] = author_date
-        args = ["commit-tree", tree]
+        signing = self.wants_signature() if sign is None else sign
+        args = ["commit-tree", *(["-S"] if signing else []), tree]
         for parent in parents:
             args += ["-p", parent]
         args += ["-m", message]
-        return self.run(*args, env=env).strip()
+        with explained("write the commit", signing=signing):
+            return self.run(*args, env=env).strip()
 
     def move_branch(self, branch: str, new: str, old: str | None, reason: str) -> None:
         """Point ``branch`` at ``new`` only if it still points at ``old`` (compare and swap)."""
-        try:
+        short = branch.removeprefix("refs/heads/")
+        with explained(f"move the branch {short} to the new commit", ref_update=True):
             self.run("update-ref", "-m", reason, branch, new, old or ZERO_SHA)
-        except GitCommandError:
-            raise GitFailure(
-                "the branch moved while duologue was working (another git or duologue "
-                "process?); nothing was changed. Try again."
-            ) from None
 
     def stage_paths(self, changes: Mapping[str, str | None]) -> None:
         """Make the real index agree with HEAD for just these paths (blob sha or None)."""
+        with explained("update the index (.git/index)"):
+            self._stage_paths(changes)
+
+    def _stage_paths(self, changes: Mapping[str, str | None]) -> None:
         for path, sha in changes.items():
             if sha is None:
                 self.run("update-index", "--force-remove", "--", path)
@@ -357,20 +584,52 @@ class Repository:
         return value.strip() if value else None
 
     def commit_files(
-        self, changes: Mapping[str, bytes | None], message: str, author: Person
+        self,
+        changes: Mapping[str, bytes | None],
+        message: str,
+        author: Person,
+        verify: bool = True,
     ) -> str:
         """ONE commit on the current branch holding exactly ``changes``; the index is updated
-        for those paths only, so anything else the user staged stays staged and out of it."""
+        for those paths only, so anything else the user staged stays staged and out of it.
+        The commit hooks run as for ``git commit`` (``verify=False``: ``--no-verify``)."""
         branch = self.preflight()
         committer = self.committer()
         old = self.head()
-        tree = self.build_tree(old, changes)
-        if old and tree == self.tree_of(old):
-            raise GitFailure("there is nothing new to commit.")
+        with self.staged_index(old, changes) as env:
+            if old and self.write_tree(env) == self.tree_of(old):
+                raise GitFailure("there is nothing new to commit.")
+            message, _output = self.commit_hooks(env, message, verify)
+            tree = self.write_tree(env)
         new = self.make_commit(tree, [old] if old else [], message, author, committer=committer)
         self.move_branch(branch, new, old, f"duologue: {message.splitlines()[0]}")
         self.stage_paths({path: self.blob_sha(new, path) for path in changes})
+        self.run_post_commit()
         return new
+
+    def run_post_commit(self) -> str:
+        """git runs post-commit after a commit and ignores how it exits; so does duologue."""
+        try:
+            return self.run_hook("post-commit")
+        except HookFailed:
+            return ""
+
+    def sweep_temporary_files(self) -> None:
+        """Remove the temporary index files duologue processes no longer alive left in the
+        git folder (git's own ``.lock`` beside them included)."""
+        from duologue.files import process_alive
+
+        try:
+            names = os.listdir(self.git_dir)
+        except OSError:
+            return
+        for name in names:
+            if not name.startswith(TEMP_INDEX_PREFIX):
+                continue
+            pid = name.removeprefix(TEMP_INDEX_PREFIX).split("-", 1)[0]
+            if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
+                with contextlib.suppress(OSError):
+                    os.unlink(self.git_dir / name)
 
     # -- reading history -------------------------------------------------------------------
 
@@ -500,26 +759,16 @@ class Repository:
         local = self.head()
         if local is None:
             raise GitFailure("there are no commits to hand off yet.")
-        try:
-            infos = self._repo.remote(remote).push(
-                f"{branch}:{remote_branch}",
-                kill_after_timeout=NETWORK_TIMEOUT_SECONDS,
-                env=self.network_env(),
-            )
-        except GitCommandError as error:
-            raise GitFailure(f"could not push to {remote!r}: {_explain(error)}.") from None
-        except ValueError as error:
-            raise GitFailure(f"could not push to {remote!r}: {error}.") from None
-        for info in infos:
-            if info.flags & git.PushInfo.REJECTED:
-                raise PushRejected(
-                    f"the remote moved on: {remote!r} has posts you do not have yet. Run "
-                    "`duologue sync`, then `duologue handoff` again."
-                )
-            if info.flags & (
-                git.PushInfo.ERROR | git.PushInfo.REMOTE_REJECTED | git.PushInfo.REMOTE_FAILURE
-            ):
-                raise GitFailure(f"{remote!r} refused the push: {info.summary.strip()}.")
+        # Plain `git push --porcelain`, not GitPython's push: that drops what a pre-push hook
+        # prints, and what the remote says beside a refusal.
+        status, out, err = self._repo.git.execute(
+            ["git", "push", "--porcelain", remote, f"{branch}:{remote_branch}"],
+            env={**QUIET_ENV, **self.network_env()},
+            kill_after_timeout=NETWORK_TIMEOUT_SECONDS,
+            with_extended_output=True,
+            with_exceptions=False,
+        )
+        self._check_push(remote, remote_branch, local, status, str(out), str(err))
         try:
             confirmed = self.remote_sha(remote, remote_branch)
         except GitCommandError as error:
@@ -536,6 +785,66 @@ class Repository:
             self.run("config", f"branch.{short}.remote", remote)
             self.run("config", f"branch.{short}.merge", remote_branch)
         return confirmed
+
+    def _check_push(
+        self, remote: str, remote_branch: str, local: str, status: int, out: str, err: str
+    ) -> None:
+        """Raise the right error for a push that did not go through; nothing when it did."""
+        moved_on = PushRejected(
+            f"the remote moved on: {remote!r} has posts you do not have yet. Run "
+            "`duologue sync`, then `duologue handoff` again."
+        )
+        refused: str | None = None
+        for line in out.splitlines():
+            flag, _, rest = line.partition("\t")
+            if flag != "!" or ":" not in rest:
+                continue
+            summary = rest.partition("\t")[2].strip()
+            if summary.startswith("[rejected]"):
+                raise moved_on
+            refused = summary
+        said = [
+            line.strip()
+            for line in (out + "\n" + err).splitlines()
+            if line.strip()
+            and not line.startswith(("To ", "!\t", "=\t", " \t", "*\t", "+\t", "hint:"))
+            and line.strip() != "Done"
+            and not line.startswith("error: failed to push some refs")
+        ]
+        if refused is not None:
+            lowered = (refused + " " + err).lower()
+            if ("failed to update ref" in lowered or "cannot lock ref" in lowered) and (
+                self._remote_moved(remote, remote_branch, local)
+            ):
+                # Two hand-offs at once: the other one updated the branch between our look
+                # at it and our update (receive-pack's compare-and-swap lost).
+                raise moved_on
+            remote_lines = [line for line in said if line.startswith("remote:")]
+            extra = ("\n" + hook_output_text("\n".join(remote_lines))) if remote_lines else ""
+            raise GitFailure(f"{remote!r} refused the push: {refused}.{extra}")
+        if status == 0:
+            return
+        output = hook_output_text("\n".join(said))
+        if self.hook_path("pre-push") is not None:
+            raise HookFailed(
+                "the pre-push hook refused the push, so nothing was pushed; fix what it "
+                "reports, then run `duologue handoff` again."
+                + (f" It said:\n{output}" if output else " It printed nothing.")
+            )
+        reason = said[0] if said else f"git push exited with status {status}"
+        raise GitFailure(f"could not push to {remote!r}: {reason.removeprefix('fatal: ')}.")
+
+    def _remote_moved(self, remote: str, remote_branch: str, local: str) -> bool:
+        """Whether the remote's branch now holds a commit our branch does not contain."""
+        try:
+            now = self.remote_sha(remote, remote_branch)
+        except GitCommandError:
+            return False
+        return (
+            now is not None
+            and now != local
+            and not (self.resolve(now) is not None and self.is_ancestor(now, local))
+        )
 
     # -- moving the work tree --------------------------------------------------------------
 
@@ -577,6 +886,11 @@ class Repository:
             else:
                 self.run("read-tree", "-m", "-u", new)
         except GitCommandError as error:
+            stderr = _stderr_text(error).lower()
+            if LOCK_EXISTS.search(stderr) or any(
+                needle in stderr for needle in (*DISK_FULL, *READ_ONLY, *NO_PERMISSION)
+            ):
+                raise git_failure(error, "update the work tree") from None
             raise GitFailure(
                 f"your local changes would be overwritten ({_explain(error)}); commit or stash "
                 "them, then run `duologue sync` again."
@@ -585,7 +899,8 @@ class Repository:
 
     def keep_ref(self, name: str, sha: str) -> None:
         """A ref under refs/duologue/ that keeps ``sha`` (and its text) from being collected."""
-        self.run("update-ref", f"refs/duologue/{name}", sha)
+        with explained(f"keep a ref under refs/duologue/{name}"):
+            self.run("update-ref", f"refs/duologue/{name}", sha)
 
     # -- sync: a fetched history is checked before it is trusted; files move by duologue --
 

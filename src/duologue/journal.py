@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from duologue.files import write_atomic
+from duologue.files import relative, sweep_temp_files, write_atomic
 from duologue.gitops import Repository
 from duologue.lock import workspace_lock
 from duologue.repair import JOURNAL_NAME
@@ -30,7 +30,9 @@ from duologue.repair import JOURNAL_NAME
 class PublishJournal:
     branch: str
     old: str | None
-    new: str
+    new: str | None
+    """None until the commit object exists (the post file is written, and the commit hooks
+    run, before it): recovery then always rolls back."""
     post_path: str
     """Relative to the repository root."""
     post_sha256: str
@@ -69,8 +71,11 @@ def _file_sha(path: Path) -> str | None:
         return None
 
 
-def finish_publish(repo: Repository, journal: PublishJournal) -> None:
-    """The steps after the branch moved: index, draft removal, journal."""
+def finish_publish(repo: Repository, journal: PublishJournal) -> str | None:
+    """The steps after the branch moved: index, draft removal, journal. Returns a sentence
+    when the draft had to be left where it was (its folder would not let it go): the post is
+    committed, so the leftover is only a copy, and no later command tries again."""
+    assert journal.new is not None
     post = repo.root / journal.post_path
     if _file_sha(post) is None:
         write_atomic(post, repo.read_blob(journal.new, journal.post_path))
@@ -83,10 +88,43 @@ def finish_publish(repo: Repository, journal: PublishJournal) -> None:
     )
     fault_point("after-stage")
     draft = repo.root / journal.draft_path
+    left: str | None = None
     if _file_sha(draft) == journal.draft_sha256:
-        draft.unlink()
+        try:
+            draft.unlink()
+        except OSError as error:
+            left = (
+                f"{journal.post_path} is committed, but its draft {journal.draft_path} could not "
+                f"be removed ({error.strerror}); the draft is only a copy of the published "
+                "post now, so delete it by hand once its folder is writable."
+            )
     fault_point("after-draft-removed")
     clear_journal(repo)
+    return left
+
+
+def sweep_after(repo: Repository, journal: PublishJournal | None) -> None:
+    """Remove the temporary files killed duologue processes left: in the git folder, at the
+    workspace root, in every series and drafts folder, and (old-style names included) beside
+    the files an interrupted publish was writing."""
+    repo.sweep_temporary_files()
+    sweep_temp_files(repo.git_dir)
+    folders = {repo.root}
+    for top in ("series", "drafts"):
+        folder = repo.root / top
+        folders.add(folder)
+        with contextlib.suppress(OSError):
+            folders.update(entry for entry in folder.iterdir() if entry.is_dir())
+    named: dict[Path, set[str]] = {}
+    if journal is not None:
+        for rel in (journal.post_path, journal.draft_path):
+            path = repo.root / rel
+            named.setdefault(path.parent, set()).add(path.name)
+            folders.add(path.parent)
+    for folder in folders:
+        if folder.is_symlink():
+            continue
+        sweep_temp_files(folder, frozenset(named.get(folder, ())))
 
 
 def recover(repo: Repository) -> str | None:
@@ -100,15 +138,26 @@ def recover(repo: Repository) -> str | None:
         clear_journal(repo)
         return None
     current = repo.resolve(journal.branch)
-    if current == journal.new:
-        finish_publish(repo, journal)
-        return f"finished an interrupted publish of {journal.post_path}."
+    if journal.new is not None and current == journal.new:
+        left = finish_publish(repo, journal)
+        sweep_after(repo, journal)
+        done = f"finished an interrupted publish of {journal.post_path}."
+        return f"{done} {left}" if left else done
     post = repo.root / journal.post_path
     untracked = not (current and repo.in_tree(current, journal.post_path))
+    kept = ""
     if untracked and _file_sha(post) == journal.post_sha256:
-        post.unlink()
+        try:
+            post.unlink()
+        except OSError as error:
+            # Never a loop: say so once, and let the person remove it.
+            kept = (
+                f" The half-written {relative(post, repo.root)} could not be removed "
+                f"({error.strerror}): it is not committed, so delete it by hand."
+            )
     clear_journal(repo)
-    return f"undid an interrupted publish of {journal.post_path}; the draft is untouched."
+    sweep_after(repo, journal)
+    return f"undid an interrupted publish of {journal.post_path}; the draft is untouched.{kept}"
 
 
 def recover_interrupted(repo: Repository) -> str | None:
@@ -123,5 +172,6 @@ def recover_interrupted(repo: Repository) -> str | None:
 def exclusive(repo: Repository) -> Iterator[Repository]:
     """Hold the workspace lock, after repairing any interrupted publish or sync."""
     with workspace_lock(repo.git_dir):
-        recover_interrupted(repo)
+        if recover_interrupted(repo) is None:
+            sweep_after(repo, None)
         yield repo

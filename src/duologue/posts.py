@@ -8,7 +8,7 @@ Everything read comes back as duologue's own ``Post`` or ``Draft``.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -192,7 +192,23 @@ def coerce_date(value: Any, zone: tzinfo, shown: str, key: str = "date") -> date
         raise InvalidInput(f"{shown}: `{key}` must be a date, not {type(value).__name__}.")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
-    return moment
+    return check_date_range(moment, shown, key)
+
+
+EARLIEST_DATE = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_DATE = datetime(2099, 12, 31, 23, 59, 59, tzinfo=UTC)
+"""The dates duologue accepts: git records commit dates before 1970 or past 2099 badly or not
+at all, and a date near year 9999 cannot even be moved to another time zone."""
+
+
+def check_date_range(moment: datetime, shown: str, key: str = "date") -> datetime:
+    """``moment`` when it lies in 1970-01-01 .. 2099-12-31 (UTC); a sentence otherwise."""
+    if EARLIEST_DATE <= moment <= LATEST_DATE:
+        return moment
+    raise InvalidInput(
+        f"{shown}: `{key}` {moment.isoformat()} lies outside 1970-01-01 .. 2099-12-31 (UTC), "
+        "the dates duologue and git record safely; correct it."
+    )
 
 
 def _tags(meta: dict[str, Any], shown: str) -> tuple[str, ...]:

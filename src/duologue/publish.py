@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -33,6 +33,57 @@ class PublishResult:
     commit: str
     next_author: Author
     forced: bool
+    notes: tuple[str, ...] = ()
+    """What the commit hooks printed, and a draft that could not be removed."""
+
+
+def refuse_broken_series(settings: Settings, series: Series, now: datetime) -> None:
+    """Publish adds to the series what ``check`` says of it: a series with errors (two posts
+    with one turn after a hand-made ``git pull --rebase``, a post dated years ahead) would
+    only be made worse by one more turn."""
+    from duologue.check import check_workspace
+
+    folder = f"series/{series.slug}"
+    errors = [
+        p
+        for p in check_workspace(settings.root, None, now)
+        if p.level == "error" and (p.path == folder or p.path.startswith(folder + "/"))
+    ]
+    if errors:
+        shown = "; ".join(f"{p.path}: {p.message.rstrip('.')}" for p in errors[:3])
+        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+        raise InvalidInput(
+            f"{folder} fails `duologue check`, so nothing was published: {shown}{more}. "
+            "Run `duologue check` to see every problem, "
+            "and `duologue sync` if they came with your co-author's posts; fix them, then "
+            "publish again."
+        )
+
+
+def refuse_unwritable(settings: Settings, *folders: Path) -> None:
+    """Before anything is committed: publish creates the post in one folder and removes the
+    draft from another, and a folder that allows neither would stop it halfway."""
+    import os
+
+    for folder in folders:
+        if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+            shown = relative(folder, settings.root)
+            raise InvalidInput(
+                f"{shown}/ is not writable, and publish must add or remove a file there; "
+                f"nothing was changed. Make it writable (e.g. `chmod u+w {shown}`, or remount "
+                "it read-write), then publish again."
+            )
+
+
+def refuse_future_date(moment: datetime, now: datetime, shown: str) -> None:
+    from duologue.check import future_date_problem
+
+    problem = future_date_problem(moment, now)
+    if problem:
+        raise InvalidInput(
+            f"{shown}: {problem.split(';')[0]}; a post is dated when it is published, so "
+            "leave the date out (publish then uses now) or give one at most a day ahead."
+        )
 
 
 def find_draft(
@@ -129,7 +180,10 @@ def publish_draft(
     date: datetime | None = None,
     force: bool = False,
     cwd: Path | None = None,
+    verify: bool = True,
 ) -> PublishResult:
+    """``verify=False`` is ``--no-verify``: the pre-commit and commit-msg hooks are skipped,
+    as ``git commit --no-verify`` skips them."""
     from duologue.gitops import Person, Repository
 
     series, draft_path = find_draft(settings, target, cwd or Path.cwd(), identity)
@@ -138,6 +192,8 @@ def publish_draft(
         branch = repo.preflight()
         committer = repo.committer()
         acting = require_author(series, identity)
+        refuse_broken_series(settings, series, now)
+        refuse_unwritable(settings, settings.series_dir / series.slug, draft_path.parent)
         draft_text = read_text(draft_path, settings.root)  # regular files inside only
         draft_bytes = draft_text.encode("utf-8")
         draft = parse_draft(draft_text, draft_path, series.slug, settings)
@@ -178,11 +234,24 @@ def publish_draft(
                 f"{relative(draft_path, settings.root)}: `in_reply_to` names turn {in_reply_to}, "
                 "which does not exist yet."
             )
-        moment = (date or draft.date or now).astimezone(settings.timezone).replace(microsecond=0)
+        given = date or draft.date
+        if given is not None:
+            refuse_future_date(
+                given, now, "--date" if date else relative(draft_path, settings.root)
+            )
+        moment = (given or now).astimezone(settings.timezone).replace(microsecond=0)
         if latest and moment < latest.date:
+            source = (
+                "give a later --date"
+                if date
+                else "correct the draft's `date` (or remove it)"
+                if draft.date
+                else "check your clock"
+            )
             raise InvalidInput(
                 f"the date {moment.isoformat()} is earlier than turn {latest.turn}'s "
-                f"({latest.date.isoformat()}); dates must not go backwards."
+                f"({latest.date.isoformat()}, in {committed[turns[-1]]}); dates must not go "
+                f"backwards: {source}, or correct that post's date if it is wrong."
             )
         _check_references(settings, draft, new_turn)
         post_slug = slugify(draft.slug, fallback=f"turn-{new_turn}")
@@ -214,40 +283,82 @@ def publish_draft(
         changes: dict[str, bytes | None] = {post_rel: data}
         if old and repo.in_tree(old, draft_rel):
             changes[draft_rel] = None
-        tree = repo.build_tree(old, changes)
         message = commit_message(
             post, next_author(series.authors, acting.handle), forced, in_reply_to
         )
-        new = repo.make_commit(
-            tree,
-            [old] if old else [],
-            message,
-            Person(acting.name, acting.email),
-            author_date=moment.isoformat(),
-            committer=committer,
-        )
-        fault_point("after-commit-object")
         journal = PublishJournal(
             branch=branch,
             old=old,
-            new=new,
+            new=None,
             post_path=post_rel,
             post_sha256=sha256_of(data),
             draft_path=draft_rel,
             draft_sha256=sha256_of(draft_bytes),
         )
-        write_journal(repo, journal)
-        fault_point("after-journal")
+        notes: list[str] = []
+        new: str | None = None
+        created = False
         try:
-            create_exclusive(post_path, text)
-            fault_point("after-post-written")
+            with repo.staged_index(old, changes) as index:
+                # The journal names the post before the post (or its temporary file) exists:
+                # a kill from here on is undone by the next command.
+                write_journal(repo, journal)
+                fault_point("after-journal")
+                create_exclusive(post_path, text)
+                created = True
+                fault_point("after-post-written")
+                # As `git commit <paths>`: the hooks see the index being committed and a
+                # work tree that holds the post.
+                message, said = repo.commit_hooks(index, message, verify)
+                _require_trailers(message, post)
+                tree = repo.write_tree(index)
+            new = repo.make_commit(
+                tree,
+                [old] if old else [],
+                message,
+                Person(acting.name, acting.email),
+                author_date=moment.isoformat(),
+                committer=committer,
+            )
+            fault_point("after-commit-object")
+            journal = replace(journal, new=new)
+            write_journal(repo, journal)
+            fault_point("after-journal-commit")
             repo.move_branch(branch, new, old, f"duologue: publish {post_rel}")
         except BaseException:
             # The branch did not move: put the working tree back as it was.
-            if repo.resolve(branch) != new:
-                post_path.unlink(missing_ok=True)
+            if new is None or repo.resolve(branch) != new:
+                # Ours, even if a hook reformatted it before refusing: the draft has the text.
+                if created or _sha_or_none(post_path) == journal.post_sha256:
+                    post_path.unlink(missing_ok=True)
                 clear_journal(repo)
             raise
         fault_point("after-branch-moved")
-        finish_publish(repo, journal)
-        return PublishResult(post, new, next_author(series.authors, acting.handle), forced)
+        left = finish_publish(repo, journal)
+        after = repo.run_post_commit()
+        notes += [n for n in (said.strip(), left, after.strip()) if n]
+        return PublishResult(
+            post, new, next_author(series.authors, acting.handle), forced, tuple(notes)
+        )
+
+
+def _sha_or_none(path: Path) -> str | None:
+    try:
+        return sha256_of(path.read_bytes())
+    except OSError:
+        return None
+
+
+def _require_trailers(message: str, post: Post) -> None:
+    """A commit-msg hook may add to the message, not take duologue's trailers out of it."""
+    from duologue.errors import HookFailed
+    from duologue.gitops import parse_trailers
+
+    found = parse_trailers(message)
+    wanted = {"Duologue-Series": post.series, "Duologue-Turn": str(post.turn)}
+    if any(found.get(key) != value for key, value in wanted.items()):
+        raise HookFailed(
+            "the commit-msg hook removed or changed duologue's Duologue-* trailers, which "
+            "sync and check read from the commit; nothing was changed. Fix the hook, or skip "
+            "the hooks with --no-verify."
+        )

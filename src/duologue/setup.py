@@ -49,7 +49,7 @@ def default_settings_text(title: str, base_url: str) -> str:
     )
 
 
-def init_workspace(path: Path, title: str, base_url: str) -> InitResult:
+def init_workspace(path: Path, title: str, base_url: str, verify: bool = True) -> InitResult:
     """Make ``path`` a workspace and commit what that adds; safe to run twice."""
     from duologue.gitops import (
         Person,
@@ -107,7 +107,10 @@ def init_workspace(path: Path, title: str, base_url: str) -> InitResult:
         if not changes:
             return InitResult(root, created, None)
         commit = repo.commit_files(
-            changes, "duologue: start a workspace", Person(committer.name, committer.email)
+            changes,
+            "duologue: start a workspace",
+            Person(committer.name, committer.email),
+            verify,
         )
         return InitResult(root, created, commit)
 
@@ -163,6 +166,7 @@ def create_series(
     description: str,
     hashtag: str | None,
     now: datetime,
+    verify: bool = True,
 ) -> Path:
     """Write ``series/<slug>/series.toml`` and commit it; returns its path."""
     import tomllib
@@ -199,7 +203,7 @@ def create_series(
             name = path.relative_to(repo.root).as_posix()
             committer = repo.committer()
             repo.commit_files(
-                {name: text.encode("utf-8")}, f'{slug}: new series "{title}"', committer
+                {name: text.encode("utf-8")}, f'{slug}: new series "{title}"', committer, verify
             )
         except BaseException:
             path.unlink(missing_ok=True)

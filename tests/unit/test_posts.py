@@ -402,7 +402,7 @@ offsets = st.integers(min_value=-12 * 60, max_value=14 * 60).map(
     title=safe_text,
     author=st.from_regex(r"[a-z0-9][a-z0-9-]{0,20}", fullmatch=True),
     moment=st.datetimes(
-        min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1), timezones=offsets
+        min_value=datetime(1970, 1, 2), max_value=datetime(2099, 12, 30), timezones=offsets
     ),
     in_reply_to=st.none() | st.integers(min_value=1, max_value=2),
     tags=st.lists(safe_text, max_size=4),

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from duologue.cli.base import print_json, workspace_here
+from duologue.cli.turn_cmds import NoVerifyOption
 
 series_app = typer.Typer(
     help="Create and list the series of this workspace.",
@@ -27,6 +28,7 @@ def series_new(
     ],
     description: Annotated[str, typer.Option(help="One line about the series.")] = "",
     hashtag: Annotated[str | None, typer.Option(help="Optional hashtag, e.g. #SlowWork.")] = None,
+    no_verify: NoVerifyOption = False,
 ) -> None:
     """Create series/SLUG/series.toml and commit it."""
     from datetime import UTC, datetime
@@ -34,7 +36,9 @@ def series_new(
     from duologue.setup import create_series
 
     settings = workspace_here()
-    path = create_series(settings, slug, title, author, description, hashtag, datetime.now(UTC))
+    path = create_series(
+        settings, slug, title, author, description, hashtag, datetime.now(UTC), not no_verify
+    )
     typer.echo(f"created {path.relative_to(settings.root).as_posix()} and committed it")
 
 

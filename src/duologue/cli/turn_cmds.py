@@ -9,6 +9,12 @@ import typer
 from duologue.cli.base import app, workspace_here
 from duologue.cli.workspace_cmds import AsOption
 
+NoVerifyOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-verify", help="Skip the pre-commit and commit-msg hooks, as `git commit --no-verify`."
+    ),
+]
 RemoteOption = Annotated[
     str | None,
     typer.Option("--remote", help="Git remote (default: the branch's upstream, else origin)."),
@@ -49,6 +55,7 @@ def publish(
     ] = None,
     force: Annotated[bool, typer.Option(help="Publish even when it is not your turn.")] = False,
     push: Annotated[bool, typer.Option(help="Hand off (push) right after publishing.")] = False,
+    no_verify: NoVerifyOption = False,
 ) -> None:
     """Publish a draft as the next turn: one commit holding the post and the draft's removal."""
     from datetime import UTC, datetime
@@ -67,7 +74,10 @@ def publish(
         datetime.now(UTC),
         date=when,
         force=force,
+        verify=not no_verify,
     )
+    for note in result.notes:
+        typer.echo(note, err=True)
     post = result.post
     forced = " (out of turn, --force)" if result.forced else ""
     typer.echo(

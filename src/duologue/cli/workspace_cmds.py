@@ -25,12 +25,19 @@ def init(
     base_url: Annotated[
         str, typer.Option("--base-url", help="Absolute URL the built site is served from.")
     ] = "https://example.org/",
+    no_verify: Annotated[
+        bool,
+        typer.Option(
+            "--no-verify",
+            help="Skip the pre-commit and commit-msg hooks, as `git commit --no-verify`.",
+        ),
+    ] = False,
 ) -> None:
     """Make PATH a workspace: git init if needed, duologue.toml, series/, drafts/, .gitignore."""
     from duologue.setup import init_workspace
     from duologue.visible import printable
 
-    result = init_workspace(path, title, base_url)
+    result = init_workspace(path, title, base_url, verify=not no_verify)
     root = printable(str(result.root))
     if result.commit is None:
         typer.echo(f"{root} is already a duologue workspace; nothing to do")

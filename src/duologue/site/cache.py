@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import marshal
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -227,24 +228,43 @@ def _save(path: Path, value: object) -> None:
 
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        with _temporary_beside(path) as temp:
-            with temp.open("wb") as handle:
-                pickle.dump((CACHE_FORMAT, value), handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temp, path)
+        _replace_file(path, pickle.dumps((CACHE_FORMAT, value), protocol=pickle.HIGHEST_PROTOCOL))
 
 
-@contextlib.contextmanager
-def _temporary_beside(path: Path) -> Iterator[Path]:
-    """The temporary name a cache file is written under before it replaces ``path``;
-    removed when writing fails (a full disk) or is interrupted (Ctrl-C), so that neither
-    leaves half a file behind in the cache folder."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+def _temp_name(path: Path, pid: int) -> Path:
+    return path.with_name(f".{path.name}.{pid}.tmp")
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """``path`` replaced by ``data`` through a temporary file that never outlives a failure
+    (a full disk, say): the cache is best effort, but it must not fill the disk further."""
+    temp = _temp_name(path, os.getpid())
     try:
-        yield temp
+        with temp.open("wb") as handle:
+            handle.write(data)
+        os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             temp.unlink()
         raise
+
+
+STALE_TEMP = re.compile(r"^\..+\.(?P<pid>[0-9]+)\.tmp$")
+
+
+def sweep_stale_temps(folder: Path) -> None:
+    """Remove the temporary files of builds that were killed (their process is gone)."""
+    from duologue.files import process_alive
+
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        match = STALE_TEMP.match(name)
+        if match and int(match["pid"]) != os.getpid() and not process_alive(int(match["pid"])):
+            with contextlib.suppress(OSError):
+                os.unlink(folder / name)
 
 
 def _manifest_path(folder: Path, out_key: str) -> Path:
@@ -289,10 +309,8 @@ def save_manifest(folder: Path, out_key: str, manifest: Manifest) -> None:
     data = (CACHE_FORMAT, manifest.options, inputs, len(outputs), packed, manifest.series)
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        with _temporary_beside(path) as temp:
-            with temp.open("wb") as handle:
-                handle.write(marshal.dumps(data))
-            os.replace(temp, path)
+        sweep_stale_temps(folder)  # the end of a build: its workers are done
+        _replace_file(path, marshal.dumps(data))
 
 
 def load_post_cache(folder: Path, context: str, series: Iterable[str]) -> PostCache:
@@ -412,7 +430,4 @@ def save_bodies(
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
                 continue
-            with _temporary_beside(path) as temp:
-                with temp.open("wb") as handle:
-                    handle.write(marshal.dumps((CACHE_FORMAT, context, part)))
-                os.replace(temp, path)
+            _replace_file(path, marshal.dumps((CACHE_FORMAT, context, part)))
