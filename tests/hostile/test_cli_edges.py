@@ -220,7 +220,7 @@ def test_ctrl_c_while_build_workers_run_stops_them_and_reports_once(
     settings.write_text(settings.read_text().replace("Test dialogues", "Renamed"))
     run = Started(root, "build")
     workers = wait_for_workers(run)
-    time.sleep(0.2)  # the short series is done: its worker idles
+    time.sleep(0.05)  # the short series is soon done: its worker idles
     assert run.process.poll() is None, "the build ended before Ctrl-C"
     run.interrupt(group=group)
     code, stderr = run.finish()

@@ -494,7 +494,13 @@ def test_a_five_digit_name_below_turn_10000_is_not_a_post(tmp_path: Path) -> Non
     assert len(parse_feed(root / "public" / SERIES / "atom.xml").entries) == 2
 
     # publish numbers turns by the same rule: the next post is turn 3, not 4
+    # publish refuses a series that fails check, and names the misspelt file; once it is
+    # gone, publish numbers turns by the same rule: the next post is turn 3, not 4
     draft = ok(root, "draft", SERIES, "--as", "ana", "--no-edit", "--title", "Third").stdout
+    refused = cli(root, "publish", draft.strip(), "--as", "ana")
+    assert refused.returncode == 1 and "rename it to '0003-five.md'" in refused.stderr
+    subprocess.run(["git", "rm", "-q", f"series/{SERIES}/00003-five.md"], cwd=root, check=True)
+    subprocess.run(["git", "commit", "-qm", "remove the misspelt post"], cwd=root, check=True)
     published = ok(root, "publish", draft.strip(), "--as", "ana")
     assert f"series/{SERIES}/0003-third.md" in published.stdout
 
