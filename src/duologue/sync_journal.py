@@ -277,8 +277,9 @@ def _temp(root: Path, path: str, token: str, slot: str) -> Path:
 def _write_temp_file(temp: Path, mode: str, fill: Callable[[BinaryIO], object]) -> None:
     """A new, fully written and fsynced file at ``temp``; removed again if that fails."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(temp, flags, 0o600)
     try:
+        # Inside the cleanup: Ctrl-C is handled as soon as os.open returns.
+        fd = os.open(temp, flags, 0o600)
         with os.fdopen(fd, "wb") as handle:
             fill(handle)
             handle.flush()

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -114,3 +115,31 @@ def test_new_folder_writer_replaces_a_file_written_twice(tmp_path: Path) -> None
     assert writer.write("a/b.html", b"two")
     assert (out / "a/b.html").read_bytes() == b"two"
     assert sorted(p.name for p in (out / "a").iterdir()) == ["b.html"]  # no temp file left
+
+
+@pytest.mark.parametrize("step", ["open", "write", "rename"])
+def test_an_interrupt_at_any_step_of_replacing_a_file_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    """A stopped build worker raises KeyboardInterrupt wherever its signal is handled:
+    right after os.open returns (before the descriptor is even kept), while writing, or
+    just before the rename. The page keeps its old bytes and no temporary file stays."""
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "page.html").write_bytes(b"old")
+    real = {"open": os.open, "write": os.write, "rename": os.rename}
+
+    def interrupted(*args: Any) -> Any:
+        done = real[step](*args)  # the step itself happens, then the signal is handled
+        if step == "open" and not args[1] & os.O_CREAT:
+            return done  # reading the page there now, to compare
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(writer_module.os, step, interrupted)
+    writer = writer_module.Writer(out)
+    with pytest.raises(KeyboardInterrupt):
+        writer.write("page.html", b"new")
+    monkeypatch.undo()
+    kept = (out / "page.html").read_bytes()
+    assert kept == (b"new" if step == "rename" else b"old")
+    assert sorted(p.name for p in out.iterdir()) == ["page.html"]

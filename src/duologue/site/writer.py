@@ -136,12 +136,15 @@ class Writer:
         try:
             self._folder(folder)
             temp = f"{folder}{os.sep}.{name}.{os.getpid()}.tmp"
+            # The open is inside the cleanup: a signal is handled as soon as os.open
+            # returns, before ``fd`` is even assigned, and its exception (a stopped
+            # worker's KeyboardInterrupt) must not leave the new file behind.
             try:
-                fd = os.open(temp, _CREATE, 0o644)
-            except FileExistsError:  # left over from a killed build with our pid
-                os.unlink(temp)
-                fd = os.open(temp, _CREATE, 0o644)
-            try:
+                try:
+                    fd = os.open(temp, _CREATE, 0o644)
+                except FileExistsError:  # left over from a killed build with our pid
+                    os.unlink(temp)
+                    fd = os.open(temp, _CREATE, 0o644)
                 try:
                     _write_all(fd, data)
                     info = os.fstat(fd)  # rename keeps size, mtime and inode
