@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
-RENDER_VERSION = "5"
+RENDER_VERSION = "6"
 """Bump when the build renders differently, so every output is rendered again."""
 
 

@@ -231,7 +231,8 @@ def _leak_free_renderer() -> Callable[[str, int], str] | None:
         # its characters, and autolink's stops at every "w" and ":" took a third of the
         # time of a post with no bare link at all.
         extensions = []
-        if "|" in text:
+        # A one-column table needs no pipe: "a" over ":-" (or "-:") is one.
+        if "|" in text or ":-" in text or "-:" in text:
             extensions.append(table)
         if "~" in text:
             extensions.append(strikethrough)
