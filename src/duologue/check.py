@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from duologue.errors import DuologueError
 from duologue.files import relative
-from duologue.links import find_references
+from duologue.links import find_references, reference_problem
 from duologue.model import (
     POST_FILE_PATTERN,
     SLUG_PATTERN,
@@ -102,6 +102,7 @@ def check_workspace(
         _check_authors(found, series, posts)
         _check_replies_and_dates(found, posts, turns_by_series[slug])
         _check_future_dates(found, posts, now or datetime.now(UTC))
+        _check_bodies(found, posts)
         _check_references(found, turns_by_series, posts)
         late = [posts[i] for i in out_of_rotation(series.authors, [p.author for p in posts])]
         # A post after a broken one has no known predecessor: the broken one is reported already.
@@ -320,6 +321,8 @@ def _check_references(
     found: _Findings, turns_by_series: dict[str, set[int]], items: list[Post] | list[Draft]
 ) -> None:
     for item in items:
+        if reference_problem(item.body) is not None:
+            continue  # reported by _check_bodies
         for ref in find_references(item.body, item.series):
             if ref.series not in turns_by_series:
                 found.error(
@@ -365,4 +368,17 @@ def _check_drafts(
             )
         if draft.extra_turn is not None:
             found.warning(path, "`turn` in a draft is ignored; publish assigns the turn.")
+    _check_bodies(found, drafts, publishable=False)
     _check_references(found, turns_by_series, drafts)
+
+
+def _check_bodies(
+    found: _Findings, items: list[Post] | list[Draft], *, publishable: bool = True
+) -> None:
+    """Bodies the build would refuse (too many references): errors for posts, warnings
+    for drafts, not built yet."""
+    report = found.error if publishable else found.warning
+    for item in items:
+        problem = reference_problem(item.body)
+        if problem is not None:
+            report(item.path, problem)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from duologue.errors import BuildError
 from duologue.files import read_regular_file, unix_newlines
-from duologue.links import REFERENCE
+from duologue.links import REFERENCE, too_many_references
 from duologue.model import POST_FILE_PATTERN, SLUG_PATTERN, Post, Settings
 from duologue.workspace import SERIES_FILE, SETTINGS_FILE
 
@@ -218,13 +218,17 @@ def parse_source(settings: Settings, series: str, relpath: str) -> tuple[SourceP
         start = text.rfind(body)
         if start < 0:
             raise BuildError(f"{relpath}: could not find the body again; please report this.")
+    references = body_references(body, series)
+    too_many = too_many_references(len(references))
+    if too_many is not None:
+        raise BuildError(f"{relpath}: {too_many}")
     source = SourcePost(
         post=post,
         relpath=relpath,
         digest=text_digest(text),
         body_start=start,
         body_length=len(body),
-        references=body_references(body, series),
+        references=references,
     )
     return source, body
 
