@@ -65,10 +65,21 @@ def _text_references(html: str) -> list[re.Match[str]]:
     links = _link_spans(html, matches[-1].start())
     starts = [start for start, _end in links]
     found: list[re.Match[str]] = []
+    # The nearest "<" and whether a ">" follows it are carried from one reference to the
+    # next, each search only covering the text between them: searching back from every
+    # reference to the paragraph's "<p>" made 300,000 references in one paragraph take
+    # 47 s to link.
+    tag, closed, scanned = -1, True, 0
     for match in matches:
         start = match.start()
-        tag = html.rfind("<", 0, start)
-        if tag >= 0 and (html.find(">", tag, start) < 0 or html.startswith("<code", tag)):
+        nearest = html.rfind("<", scanned, start)
+        if nearest >= 0:
+            tag = nearest
+            closed = html.find(">", tag, start) >= 0
+        elif not closed:
+            closed = html.find(">", scanned, start) >= 0
+        scanned = start
+        if tag >= 0 and (not closed or html.startswith("<code", tag)):
             continue
         inside = bisect_right(starts, start)
         if inside and links[inside - 1][1] > start:
