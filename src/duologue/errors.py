@@ -71,6 +71,11 @@ class BuildError(DuologueError):
     """The site could not be built: a post or template is unusable, or the output folder is refused."""
 
 
+class BodyRefused(InvalidInput):
+    """A post body the build will not render (it would cost too much to sanitise, or some
+    of its text would silently not be shown); the message names the line, not the file."""
+
+
 class WriteFailed(DuologueError):
     """A file could not be written: the disk is full or the folder is read-only."""
 

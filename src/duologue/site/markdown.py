@@ -21,6 +21,9 @@ import cmarkgfm
 import nh3
 from cmarkgfm.cmark import Options
 
+from duologue.errors import BodyRefused
+from duologue.site.html_budget import examine, lost_text
+
 EXTENSIONS = ("table", "strikethrough", "autolink")
 """GitHub's extensions that SPEC §5 names; tasklists and tag filtering are left out."""
 
@@ -317,7 +320,63 @@ def render_markdown(text: str, *, raw_html: bool = True) -> str:
     """
     if not raw_html:
         return _cmark(text, Options.CMARK_OPT_DEFAULT)
-    return sanitize(_cmark(text, Options.CMARK_OPT_UNSAFE))
+    html = _cmark(text, Options.CMARK_OPT_UNSAFE)
+    # Hostile HTML made nh3 take minutes, or the rest of a post vanish without a word:
+    # duologue.site.html_budget refuses it first, and checks what nh3 kept after.
+    examined = examine(html)
+    problem = examined.problem
+    if problem is not None:
+        raise BodyRefused(_located(text, problem.snippet, html[: problem.offset], problem.message))
+    clean = sanitize(html)
+    lost = lost_text(examined.text, clean)
+    if lost is not None:
+        raise BodyRefused(
+            _located(
+                text,
+                lost,
+                "",
+                f"the text {_quoted(lost)}would not be shown: the sanitiser removes it with "
+                "the HTML around it (a <template>, a tag named like an SVG or MathML "
+                "element, a script's end hidden in a comment); take that HTML out.",
+            )
+        )
+    return clean
+
+
+def body_problem(body: str) -> str | None:
+    """Why the build would refuse ``body`` (``BodyRefused``'s message), or None: for
+    ``check``, which does not render bodies otherwise."""
+    if "<" not in body:
+        return None
+    try:
+        render_markdown(body)
+    except BodyRefused as refused:
+        return refused.message
+    return None
+
+
+def _located(text: str, snippet: str, before: str, message: str) -> str:
+    """``message`` as "line N of the body: ...": the line where ``snippet`` (as written in
+    the body) stands, counting the times cmark's HTML held it ``before`` the fault; just
+    ``message`` when the body does not hold it (cmark wrote it: a quote or a list)."""
+    found = -1
+    if snippet:
+        found = text.find(snippet)
+        for _ in range(before.count(snippet)):
+            later = text.find(snippet, found + 1)
+            if later < 0:
+                break
+            found = later
+    if found < 0:
+        return message
+    return f"line {text.count(chr(10), 0, found) + 1} of the body: {message}"
+
+
+def _quoted(word: str) -> str:
+    if not word:
+        return ""
+    shown = "".join(c if c.isprintable() else " " for c in word[:40])
+    return f"“{shown}{'…' if len(word) > 40 else ''}” "
 
 
 def sanitize(html: str) -> str:

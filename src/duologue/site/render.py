@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from duologue import __version__
+from duologue.errors import BodyRefused, BuildError
 from duologue.model import Settings
 from duologue.site import cache as build_cache
 from duologue.site import pool
@@ -88,7 +89,10 @@ def series_bodies(state: RenderState, thread: Thread, indexes: Iterable[int]) ->
         text = state.fresh_bodies.get(source.relpath)
         if text is None:
             text = read_body(state.root, source)
-        html = render_body(text, slug, source.references, state.site.resolve)
+        try:
+            html = render_body(text, slug, source.references, state.site.resolve)
+        except BodyRefused as refused:
+            raise BuildError(f"{source.relpath}: {refused.message}") from None
         cached[placed.turn] = (key, html)
         bodies[index] = html
         changed.append(placed.turn)
