@@ -16,7 +16,6 @@ import nh3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from duologue.site.html_budget import examine, lost_text
 from duologue.site.markdown import link_references, sanitize
 from tests.helpers import run_duologue
 from tests.site.workspace import add_post, add_series, make_workspace
@@ -46,6 +45,8 @@ MAX_REFERENCES = 10_000
 
 def html_problem(html: str) -> object:
     """Why the build refuses this HTML: the model's refusal, or the text nh3 would lose."""
+    from duologue.site.html_budget import examine, lost_text  # here: absent before the fix
+
     examined = examine(html)
     if examined.problem is not None:
         return examined.problem
@@ -344,6 +345,8 @@ class _Tree(HTMLParser):
 
 
 def _bounded_by_the_model(html: str, cleaner: nh3.Cleaner) -> None:
+    from duologue.site.html_budget import examine
+
     examined = examine(html)
     assert examined.problem is None, examined.problem
     tree = _Tree(cleaner.clean(html))
