@@ -28,7 +28,7 @@ from pathlib import Path
 
 from benchlib import REPO, WORK, Sample, ensure_corpus, machine, measure, revision, venv_tool
 
-HEAVY = ("git", "feedgen", "markdown_it", "cmarkgfm", "nh3", "jinja2", "frontmatter", "yaml")
+HEAVY = ("git", "feedgen", "cmarkgfm", "nh3", "jinja2", "frontmatter", "yaml")
 IMPORT_PROBE = """
 import sys
 sys.argv = ["duologue", "--help"]

@@ -17,7 +17,7 @@ from tests.cli.workspaces import sample_workspace
 from tests.helpers import run_duologue
 
 HEAVY_MODULES = {
-    "git", "gitdb", "feedgen", "cmarkgfm", "nh3", "markdown_it", "jinja2", "yaml", "frontmatter",
+    "git", "gitdb", "feedgen", "cmarkgfm", "nh3", "jinja2", "yaml", "frontmatter",
 }
 
 
