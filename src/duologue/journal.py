@@ -21,9 +21,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from duologue.files import relative, sweep_temp_files, write_atomic
+from duologue.gitdir import JOURNAL_NAME
 from duologue.gitops import Repository
 from duologue.lock import workspace_lock
-from duologue.repair import JOURNAL_NAME
 
 
 @dataclass(frozen=True, slots=True)

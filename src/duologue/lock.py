@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from duologue.errors import WorkspaceBusy
+from duologue.gitdir import LOCK_NAME
 
 POLL_SECONDS = 0.05
 
@@ -27,7 +28,7 @@ def _timeout() -> float:
 
 @contextmanager
 def workspace_lock(git_dir: Path) -> Iterator[None]:
-    path = git_dir / "duologue.lock"
+    path = git_dir / LOCK_NAME
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         deadline = time.monotonic() + _timeout()

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-JOURNAL_NAME = "duologue-publish.json"
-SYNC_JOURNAL_NAME = "duologue-sync.json"
+from duologue.gitdir import JOURNAL_NAME, SYNC_JOURNAL_NAME, find_git_dir
 
 
 def repair_if_interrupted(root: Path) -> str | None:
     """A sentence saying what was repaired, or None."""
-    git_dir = root / ".git"
-    if not ((git_dir / JOURNAL_NAME).exists() or (git_dir / SYNC_JOURNAL_NAME).exists()):
+    git_dir = find_git_dir(root)
+    if git_dir is None or not (
+        (git_dir / JOURNAL_NAME).exists() or (git_dir / SYNC_JOURNAL_NAME).exists()
+    ):
         return None
     from duologue.gitops import Repository
     from duologue.journal import recover_interrupted

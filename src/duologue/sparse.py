@@ -10,34 +10,16 @@ of turning a sparse checkout on creates; ``check`` and ``sync`` always ask git.
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 from duologue.errors import GitFailure
-
-
-def _git_dir(root: Path) -> Path | None:
-    """The git folder of the repository holding ``root``: the nearest ``.git`` folder at
-    or above it, or the folder a ``.git`` file points to (worktrees), as
-    ``duologue.site.cache.git_dir`` does without importing the site package."""
-    for folder in (root, *root.parents):
-        dot_git = folder / ".git"
-        if dot_git.is_dir():
-            return dot_git
-        if dot_git.is_file():
-            with contextlib.suppress(OSError, UnicodeDecodeError, IndexError):
-                first = dot_git.read_text("utf-8").splitlines()[0]
-                if first.startswith("gitdir:"):
-                    target = Path(first.removeprefix("gitdir:").strip())
-                    return target if target.is_absolute() else folder / target
-            return None
-    return None
+from duologue.gitdir import find_git_dir
 
 
 def refuse_hidden_files(root: Path, *, thorough: bool = False) -> None:
     """Raise ``GitFailure`` when git keeps tracked files of the workspace at ``root`` out
     of its work tree. Without ``thorough``, only a sparse checkout is looked for."""
-    folder = _git_dir(root)
+    folder = find_git_dir(root)
     if folder is None or not (thorough or (folder / "info" / "sparse-checkout").exists()):
         return
     from duologue.gitops import Repository

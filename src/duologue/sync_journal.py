@@ -38,9 +38,9 @@ from typing import BinaryIO
 
 from duologue.errors import GitFailure, WriteFailed
 from duologue.files import write_atomic
+from duologue.gitdir import SYNC_JOURNAL_NAME
 from duologue.gitops import Repository, TreeChange
 from duologue.journal import fault_point
-from duologue.repair import SYNC_JOURNAL_NAME
 
 REGULAR = "100644"
 EXECUTABLE = "100755"

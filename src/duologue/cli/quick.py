@@ -18,13 +18,13 @@ def build_summary(out: Path | None, series: str | None, base_url: str | None) ->
     from contextlib import nullcontext
 
     from duologue.cli.plain import workspace_here
+    from duologue.gitdir import find_git_dir
     from duologue.lock import workspace_lock
     from duologue.site.build import build_site
-    from duologue.site.cache import git_dir
     from duologue.site.progress import ProgressBar
 
     settings = workspace_here()
-    folder = git_dir(settings.root)
+    folder = find_git_dir(settings.root)
     # Two builds at once would interleave writes into the output folder and the cache.
     with workspace_lock(folder) if folder else nullcontext(), ProgressBar() as progress:
         result = build_site(

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from duologue.gitdir import STATE_FOLDER, find_git_dir, owns_git_dir
 from duologue.model import Post
 from duologue.site.load import Signature, SourcePost
 from duologue.site.writer import Stamp
@@ -35,27 +36,14 @@ CACHE_FORMAT = 7
 7: a post's references are ``(series, turn)``); an old cache is then ignored."""
 
 
-def git_dir(root: Path) -> Path | None:
-    """``<root>/.git``, or the folder a ``.git`` file points to (worktrees, submodules)."""
-    dot_git = root / ".git"
-    if dot_git.is_dir():
-        return dot_git
-    if dot_git.is_file():
-        with contextlib.suppress(OSError, UnicodeDecodeError):
-            first = dot_git.read_text("utf-8").splitlines()[0]
-            if first.startswith("gitdir:"):
-                target = Path(first.removeprefix("gitdir:").strip())
-                target = target if target.is_absolute() else root / target
-                if target.is_dir():
-                    return target
-    return None
-
-
 def cache_dir(root: Path, key: str) -> Path:
     """Where the build cache of the workspace at ``root`` lives (``key`` names the workspace)."""
-    found = git_dir(root)
+    found = find_git_dir(root)
     if found is not None:
-        return found / "duologue" / "build-cache"
+        # A workspace in a subfolder of a repository shares that repository's git folder
+        # with any other workspace there: each gets a cache of its own.
+        name = "build-cache" if owns_git_dir(root) else f"build-cache-{key}"
+        return found / STATE_FOLDER / name
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "duologue" / "build-cache" / key
 
