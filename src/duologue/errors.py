@@ -89,7 +89,7 @@ _OS_CAUSES: dict[str, tuple[str, str]] = {
         "check the permissions of the file and of its folder",
     ),
     "EROFS": (
-        "the file system is read-only",
+        "it is on a read-only file system",
         "run the command in a writable copy, or make that file system writable",
     ),
     "ENAMETOOLONG": ("the name is too long", "choose a shorter name or path"),

@@ -5,7 +5,6 @@ UTF-8 only, bounded in size, and every write atomic (temp file, fsync, rename).
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import re
 import stat
@@ -179,31 +178,6 @@ def _naming(error: OSError, path: Path) -> OSError:
     if error.filename is not None:
         return error
     return OSError(error.errno, error.strerror, str(path))
-
-
-def describe_os_error(error: OSError) -> str | None:
-    """One sentence for a file-system failure a person can act on, naming the file; None
-    for other errors."""
-    shown = error.filename if error.filename is not None else "a file"
-    if isinstance(shown, bytes):
-        shown = os.fsdecode(shown)
-    reason = error.strerror or str(error)
-    if error.errno in (errno.ENOSPC, errno.EDQUOT):
-        return (
-            f"cannot write {shown}: the disk is full ({reason}); free some space, then run "
-            "the command again."
-        )
-    if error.errno == errno.EROFS:
-        return (
-            f"cannot write {shown}: it is on a read-only file system ({reason}); mount it "
-            "writable or work in a writable copy, then run the command again."
-        )
-    if error.errno in (errno.EACCES, errno.EPERM):
-        return (
-            f"{shown}: permission denied ({reason}); make it (and its folder) readable and "
-            "writable for you, then run the command again."
-        )
-    return None
 
 
 def _durable_temp(path: Path, payload: bytes) -> str:

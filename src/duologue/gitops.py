@@ -195,17 +195,14 @@ def git_failure(
 def explained(doing: str, *, ref_update: bool = False, signing: bool = False) -> Iterator[None]:
     """Turn a git failure (or a file-system one while writing objects in-process) into a
     ``GitFailure`` naming the real cause."""
-    from duologue.files import describe_os_error
+    from duologue.errors import os_error_message
 
     try:
         yield
     except GitCommandError as error:
         raise git_failure(error, doing, ref_update=ref_update, signing=signing) from None
     except OSError as error:
-        sentence = describe_os_error(error)
-        if sentence is None:
-            raise
-        raise GitFailure(f"git could not {doing}: {sentence}") from None
+        raise GitFailure(f"git could not {doing}: {os_error_message(error)}") from None
 
 
 HOOK_OUTPUT_LINES = 40

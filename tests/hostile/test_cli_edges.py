@@ -34,6 +34,7 @@ from tests.cli.workspaces import (
     write_thread,
 )
 from tests.helpers import run_duologue
+from tests.site.workspace import output_files
 
 SCRIPT = Path(sys.executable).with_name("duologue")
 """The console script pip made: what a person runs (its launcher, then duologue.cli.main)."""
@@ -172,6 +173,8 @@ def test_ctrl_c_while_starting_up_gives_one_line_and_exit_130(
     ``PYTHONPROFILEIMPORTTIME`` lines tell where the process is; what Python does before
     duologue's code runs is Python's (see the README)."""
     root = copy_of(templates["pair"], tmp_path)
+    whole = copy_of(templates["pair"], tmp_path / "whole")
+    assert run_duologue(whole, *args).returncode == 0
     env = environment(PYTHONPROFILEIMPORTTIME="1", DUOLOGUE_AUTHOR="ana")
     for delay in (0.0, 0.02, 0.05, 0.1):
         run = Started(root, *args, env=env)
@@ -181,7 +184,12 @@ def test_ctrl_c_while_starting_up_gives_one_line_and_exit_130(
         code, stderr = run.finish()
         assert "Traceback" not in stderr, f"at {delay} s:\n{stderr}"
         assert (code, stderr) == (130, "error: interrupted.\n"), f"at {delay} s"
-        assert not (root / "public").exists() and not (root / "site").exists()
+        for out in ("public", "site"):
+            # No output folder, or (Ctrl-C once the whole site was renamed into place,
+            # while the cache was saved) the whole site.
+            if (root / out).exists():
+                assert output_files(root / out) == output_files(whole / out), f"at {delay} s"
+                shutil.rmtree(root / out)
         assert left_behind(root) == []
 
 
@@ -501,7 +509,7 @@ def read_only_copy(tmp_path: Path) -> Iterator[Path]:
 def test_a_read_only_workspace_is_one_sentence(read_only_copy: Path, args: tuple[str, ...]) -> None:
     line = one_error_line(run_duologue(read_only_copy, *args))
     assert line == (
-        f"error: {read_only_copy}/.git/duologue.lock: the file system is read-only; "
+        f"error: {read_only_copy}/.git/duologue.lock: it is on a read-only file system; "
         "run the command in a writable copy, or make that file system writable."
     )
 
@@ -511,7 +519,7 @@ def test_init_on_a_read_only_file_system(read_only_copy: Path) -> None:
     who |= {"GIT_AUTHOR_NAME": "Ana Lima", "GIT_AUTHOR_EMAIL": "ana@example.com"}
     line = one_error_line(run_duologue(read_only_copy.parent, "init", "new", env=who))
     assert line == (
-        "error: new: the file system is read-only; "  # the folder as the person named it
+        "error: new: it is on a read-only file system; "  # the folder as the person named it
         "run the command in a writable copy, or make that file system writable."
     )
 
