@@ -22,6 +22,7 @@ import nh3
 from cmarkgfm.cmark import Options
 
 from duologue.errors import BodyRefused
+from duologue.links import REFERENCE
 from duologue.site.html_budget import examine, lost_text
 
 EXTENSIONS = ("table", "strikethrough", "autolink")
@@ -50,7 +51,7 @@ _CLEANER = nh3.Cleaner(
 
 
 _SERIALISED_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)(?:[^>\"]|\"[^\"]*\")*>")
-_REFERENCE = re.compile(r"\[\[(?P<series>[a-z0-9][a-z0-9-]{0,63})?#(?P<turn>[0-9]{1,9})\]\]")
+_REFERENCE = REFERENCE  # the one pattern (duologue.links); here it runs over HTML
 _SKIPPED = frozenset({"pre", "code", "a"})
 
 
