@@ -40,7 +40,7 @@ from duologue.site import cache as build_cache
 from duologue.site.keys import RENDER_VERSION, digest
 from duologue.site.load import PACKAGE_TEMPLATES, STYLESHEET, parse_many, scan_inputs
 from duologue.site.stamps import stamps_checked_aside
-from duologue.site.writer import Writer, remove_abandoned, staged_folder
+from duologue.site.writer import Writer, holds, remove_abandoned, staged_folder
 from duologue.workspace import RESERVED_OUTPUT, check_base_url, load_series, series_toml_path
 
 if TYPE_CHECKING:
@@ -281,6 +281,7 @@ def _build_site(
         site_feed_from_states,
         site_feed_posts,
         site_wide_outputs,
+        stale_outputs,
     )
     from duologue.site.render import render_series_outputs
 
@@ -318,7 +319,7 @@ def _build_site(
                 site_wide_outputs(index_parts, feed_parts, complete, global_key, css_key)
             )
             plan = Plan(built.outputs + site_wide.outputs)
-            todo = outputs_to_render(site_wide, manifest, target, writer)
+            todo = outputs_to_render(site_wide, manifest, writer.kept)
             index_entries = built.index_entries
             feed_items = [built.feed_items[(slug, i)] for slug, i, _key in rows]
             series_rendered, states = built.rendered, built.states
@@ -328,7 +329,7 @@ def _build_site(
             plan = plan_outputs(site, settings, only_series, global_key, css_key)
 
             # 4. Render what changed, and write.
-            todo = outputs_to_render(plan, manifest, target, writer)
+            todo = outputs_to_render(plan, manifest, writer.kept)
             kinds = {output.kind for output in todo}
             latest, complete = site_feed_posts(site, settings.feed_limit)
             feed_wanted: dict[str, list[int]] = {}
@@ -375,7 +376,9 @@ def _build_site(
         in_scope = (
             (lambda rel: rel.startswith(f"{only_series}/")) if only_series else (lambda _rel: True)
         )
-        outputs = new_outputs(plan, manifest, writer, in_scope)
+        for relpath in stale_outputs(plan, manifest, in_scope):
+            writer.remove(relpath)
+        outputs = new_outputs(plan, manifest, writer.stamps, in_scope)
     build_cache.save_manifest(
         folder, out_key, build_cache.Manifest(options, signatures, outputs, states)
     )
@@ -427,12 +430,7 @@ def _rebuild_changed_series(
     prefix = f"{out_dir}{os.sep}"
     # Which series have touched output files, unless the no-op check found none.
     for relpath, (_key, stamp) in () if outputs_held else manifest.outputs.items():
-        try:
-            info = os.lstat(prefix + relpath)
-            held = (info.st_size, info.st_mtime_ns, info.st_ino) == stamp
-        except OSError:
-            held = False
-        if not held:
+        if not holds(prefix + relpath, stamp):
             slug, slash, _rest = relpath.partition("/")
             if not slash or slug not in new_by_series:
                 return None  # a site-wide file was touched
@@ -450,6 +448,7 @@ def _rebuild_changed_series(
         plan_outputs,
         series_state,
         site_feed_rows,
+        stale_outputs,
     )
     from duologue.site.render import render_series_outputs
 
@@ -482,9 +481,15 @@ def _rebuild_changed_series(
     )
     plan = plan_outputs(site, settings, None, global_key, "", subset=dirty)
     writer = Writer(out_dir)
-    todo = outputs_to_render(plan, manifest, out_dir, writer)
+    todo = outputs_to_render(plan, manifest, writer.kept)
     render_series_outputs(site, settings, folder, url, todo, {}, writer, report)
-    outputs = new_outputs(plan, manifest, writer, lambda rel: rel.partition("/")[0] in dirty)
+
+    def in_scope(relpath: str) -> bool:
+        return relpath.partition("/")[0] in dirty
+
+    for relpath in stale_outputs(plan, manifest, in_scope):
+        writer.remove(relpath)
+    outputs = new_outputs(plan, manifest, writer.stamps, in_scope)
     build_cache.save_manifest(
         folder, out_key, build_cache.Manifest(options, signatures, outputs, states)
     )

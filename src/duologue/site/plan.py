@@ -1,26 +1,24 @@
 """Planning a build: every output file with a key of what it is rendered from, and what
 the previous build's manifest says about it.
 
-Pure but for the ``lstat`` calls that check output files are as the last build left
-them. A key changes exactly when its file's content would: ``build`` renders again only
+Pure: what the output folder holds is the writer's to say (``Writer.kept``). A key
+changes exactly when its file's content would: ``build`` renders again only
 outputs whose key changed (or whose file was touched), and keeps the rest.
 """
 
 from __future__ import annotations
 
 import heapq
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from duologue.model import Settings
 from duologue.site import cache as build_cache
 from duologue.site.keys import digest
 from duologue.site.linking import EPOCH, Site, Thread
-from duologue.site.writer import Writer
+from duologue.site.writer import Stamp
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,44 +160,43 @@ def site_feed_posts(site: Site, limit: int) -> tuple[list[tuple[str, int]], bool
 
 
 def outputs_to_render(
-    plan: Plan, manifest: build_cache.Manifest, out_dir: Path, writer: Writer
+    plan: Plan, manifest: build_cache.Manifest, kept: Callable[[str, Stamp], bool]
 ) -> list[Output]:
-    """Planned outputs whose key changed or whose file is not as the last build left it."""
+    """Planned outputs whose key changed, or whose file is not as the last build left it:
+    ``kept(relpath, stamp)`` is the writer's answer (it keeps the file when it is)."""
     todo: list[Output] = []
-    prefix = f"{out_dir}{os.sep}"
     for output in plan.outputs:
         record = manifest.outputs.get(output.relpath)
-        if record is not None and record[0] == output.key:
-            try:
-                info = os.lstat(prefix + output.relpath)  # plain strings: faster than pathlib
-            except OSError:
-                info = None
-            if info is not None and (info.st_size, info.st_mtime_ns, info.st_ino) == record[1]:
-                writer.keep(output.relpath, record[1])
-                continue
+        if record is not None and record[0] == output.key and kept(output.relpath, record[1]):
+            continue
         todo.append(output)
     return todo
+
+
+def stale_outputs(
+    plan: Plan, manifest: build_cache.Manifest, in_scope: Callable[[str], bool]
+) -> list[str]:
+    """Files the last build wrote, in scope of this one, that it no longer plans."""
+    planned = {o.relpath for o in plan.outputs}
+    return [rel for rel in manifest.outputs if rel not in planned and in_scope(rel)]
 
 
 def new_outputs(
     plan: Plan,
     manifest: build_cache.Manifest,
-    writer: Writer,
+    stamps: dict[str, Stamp],
     in_scope: Callable[[str], bool],
 ) -> dict[str, build_cache.OutputRecord]:
-    """The manifest's outputs after this build; removes files in scope no longer planned."""
+    """The manifest's outputs after this build: what it planned (with the ``stamps`` the
+    writer recorded), and what the last build wrote outside its scope."""
     planned = {o.relpath for o in plan.outputs}
-    kept: dict[str, build_cache.OutputRecord] = {}
-    for relpath, record in manifest.outputs.items():
-        if relpath in planned:
-            continue
-        if in_scope(relpath):
-            writer.remove(relpath)
-        else:
-            kept[relpath] = record
-    outputs = dict(kept)
+    outputs = {
+        rel: record
+        for rel, record in manifest.outputs.items()
+        if rel not in planned and not in_scope(rel)
+    }
     for output in plan.outputs:
-        stamp = writer.stamps.get(output.relpath)
+        stamp = stamps.get(output.relpath)
         if stamp is not None:
             outputs[output.relpath] = (output.key, stamp)
     return outputs

@@ -196,7 +196,7 @@ def build_one_series(slug: str) -> SeriesOutcome:
     site = link_series(settings.title, job.url, job.series[slug], sources, _OutsidePosts(job))
     plan = plan_outputs(site, settings, None, job.global_key, "", subset={slug})
     writer = Writer(job.out_dir, new_folder=job.new_folder)
-    todo = outputs_to_render(plan, job.manifest, job.out_dir, writer)
+    todo = outputs_to_render(plan, job.manifest, writer.kept)
     thread = site.threads[slug]
     state = series_state(thread, settings.feed_limit)
     newest = tuple(index for _micros, _turn, index, _key in state[3])  # newest first

@@ -94,6 +94,14 @@ class Writer:
         self.unchanged += 1
         self.stamps[relpath] = stamp
 
+    def kept(self, relpath: str, stamp: Stamp) -> bool:
+        """Keep the file at ``relpath`` if it is as ``stamp`` says the last build left it
+        (nobody touched it); False if it must be written again."""
+        if not holds(self._prefix + relpath, stamp):
+            return False
+        self.keep(relpath, stamp)
+        return True
+
     def remove(self, relpath: str) -> None:
         """Remove a file an earlier build wrote that this build no longer makes."""
         path = self._target(relpath)
@@ -158,6 +166,15 @@ class Writer:
         except OSError as error:
             raise BuildError(f"{path}: cannot be written: {describe_os_error(error)}.") from None
         return (info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+def holds(path: str, stamp: Stamp) -> bool:
+    """The output file at ``path`` is as ``stamp`` says a build left it."""
+    try:
+        info = os.lstat(path)  # a plain string: pathlib costs more than the stat
+    except OSError:
+        return False
+    return (info.st_size, info.st_mtime_ns, info.st_ino) == stamp
 
 
 def _write_all(fd: int, data: bytes) -> None:
