@@ -38,7 +38,13 @@ from duologue.errors import BuildError, UnknownSeries
 from duologue.model import Series, Settings
 from duologue.site import cache as build_cache
 from duologue.site.keys import RENDER_VERSION, digest
-from duologue.site.load import PACKAGE_TEMPLATES, STYLESHEET, parse_many, scan_inputs
+from duologue.site.load import (
+    PACKAGE_TEMPLATES,
+    STYLESHEET,
+    parse_many,
+    scan_inputs,
+    signature_of,
+)
 from duologue.site.stamps import stamps_checked_aside
 from duologue.site.writer import Writer, holds, remove_abandoned, staged_folder
 from duologue.workspace import RESERVED_OUTPUT, check_base_url, load_series, series_toml_path
@@ -96,13 +102,7 @@ def _package_signatures() -> dict[str, Signature]:
     """Templates and stylesheet shipped in the package: editing them must not be a no-op."""
     found: dict[str, Signature] = {}
     for path in [*sorted(PACKAGE_TEMPLATES.glob("*.html")), STYLESHEET]:
-        info = path.stat()
-        found[f"<package>/{path.name}"] = (
-            info.st_size,
-            info.st_mtime_ns,
-            info.st_ino,
-            info.st_ctime_ns,
-        )
+        found[f"<package>/{path.name}"] = signature_of(path.stat())
     return found
 
 

@@ -63,7 +63,8 @@ class InputScan:
     """Series slug → ``(turn, relative path)`` of its post files, in turn order."""
 
 
-def _signature(info: os.stat_result) -> Signature:
+def signature_of(info: os.stat_result) -> Signature:
+    """The signature of an input file from its ``stat``: size, mtime, inode and ctime."""
     return (info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
 
 
@@ -144,10 +145,10 @@ def scan_inputs(root: Path) -> InputScan:
     """Stat every input under ``root`` (never through a symlink)."""
     signatures: dict[str, Signature] = {}
     with contextlib.suppress(FileNotFoundError):
-        signatures[SETTINGS_FILE] = _signature((root / SETTINGS_FILE).lstat())
+        signatures[SETTINGS_FILE] = signature_of((root / SETTINGS_FILE).lstat())
     # Jinja finds templates in subfolders too (``{% include "parts/a.html" %}``): all count.
     for name, path in workspace_templates(root).items():
-        signatures[f"{TEMPLATES_DIR}/{name}"] = _signature(path.lstat())
+        signatures[f"{TEMPLATES_DIR}/{name}"] = signature_of(path.lstat())
     slugs: list[str] = []
     posts: dict[str, list[tuple[int, str]]] = {}
     for folder in _entries(root / "series"):
@@ -171,12 +172,7 @@ def scan_inputs(root: Path) -> InputScan:
                     continue
                 info = entry.stat(follow_symlinks=False)
                 relpath = prefix + name
-                signatures[relpath] = (
-                    info.st_size,
-                    info.st_mtime_ns,
-                    info.st_ino,
-                    info.st_ctime_ns,
-                )
+                signatures[relpath] = signature_of(info)
                 if match is not None:
                     found.append((int(match[1]), relpath))
         found.sort()

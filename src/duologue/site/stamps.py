@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from duologue.site.cache import OutputRecord
+from duologue.site.writer import holds
 
 ASIDE_MIN = 2000
 """Below this many outputs, forking costs more than checking them here."""
@@ -26,14 +27,7 @@ ASIDE_MIN = 2000
 def stamps_hold(out_dir: Path, outputs: dict[str, OutputRecord]) -> bool:
     """True when every file the last build wrote is still exactly as it left it."""
     prefix = f"{out_dir}{os.sep}"
-    for relpath, (_key, stamp) in outputs.items():
-        try:
-            info = os.lstat(prefix + relpath)  # plain strings: pathlib costs more than the stat
-        except OSError:
-            return False
-        if (info.st_size, info.st_mtime_ns, info.st_ino) != stamp:
-            return False
-    return True
+    return all(holds(prefix + relpath, stamp) for relpath, (_key, stamp) in outputs.items())
 
 
 @contextlib.contextmanager

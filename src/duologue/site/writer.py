@@ -32,6 +32,11 @@ Stamp = tuple[int, int, int]
 """``(size, mtime_ns, inode)`` of a written file: a later build sees if someone touched it."""
 
 
+def stamp_of(info: os.stat_result) -> Stamp:
+    """The stamp of a file from its ``stat``."""
+    return (info.st_size, info.st_mtime_ns, info.st_ino)
+
+
 class Writer:
     """Writes files under one output folder and counts what it did."""
 
@@ -83,7 +88,7 @@ class Writer:
                 os.close(fd)
             if same:
                 self.unchanged += 1
-                self.stamps[relpath] = (info.st_size, info.st_mtime_ns, info.st_ino)
+                self.stamps[relpath] = stamp_of(info)
                 return False
         self.stamps[relpath] = self._replace(path, data)
         self.written += 1
@@ -136,7 +141,7 @@ class Writer:
                 os.close(fd)
         except OSError as error:
             raise BuildError(f"{path}: cannot be written: {describe_os_error(error)}.") from None
-        return (info.st_size, info.st_mtime_ns, info.st_ino)
+        return stamp_of(info)
 
     def _replace(self, path: str, data: bytes) -> Stamp:
         """Write a temporary file next to ``path`` and rename it over; the new file's stamp."""
@@ -165,7 +170,7 @@ class Writer:
                 raise
         except OSError as error:
             raise BuildError(f"{path}: cannot be written: {describe_os_error(error)}.") from None
-        return (info.st_size, info.st_mtime_ns, info.st_ino)
+        return stamp_of(info)
 
 
 def holds(path: str, stamp: Stamp) -> bool:
@@ -174,7 +179,7 @@ def holds(path: str, stamp: Stamp) -> bool:
         info = os.lstat(path)  # a plain string: pathlib costs more than the stat
     except OSError:
         return False
-    return (info.st_size, info.st_mtime_ns, info.st_ino) == stamp
+    return stamp_of(info) == stamp
 
 
 def _write_all(fd: int, data: bytes) -> None:
