@@ -98,6 +98,16 @@ def output_folder(settings: Settings, out: Path | None) -> Path:
     return resolved
 
 
+def _global_key(settings: Settings, url: str) -> str:
+    """What every page depends on: the renderer, duologue's version, the base URL, the
+    site's title and the workspace's templates."""
+    from duologue.site.pages import templates_fingerprint
+
+    return digest(
+        RENDER_VERSION, __version__, url, settings.title, templates_fingerprint(settings.root)
+    )
+
+
 def _package_signatures() -> dict[str, Signature]:
     """Templates and stylesheet shipped in the package: editing them must not be a no-op."""
     found: dict[str, Signature] = {}
@@ -270,7 +280,7 @@ def _build_site(
     from duologue.site import series_workers
     from duologue.site.feeds import feed_item, site_feed
     from duologue.site.linking import Site, link_site
-    from duologue.site.pages import PageRenderer, index_entry, templates_fingerprint
+    from duologue.site.pages import PageRenderer, index_entry
     from duologue.site.plan import (
         Plan,
         feed_part,
@@ -285,9 +295,7 @@ def _build_site(
     )
     from duologue.site.render import render_series_outputs
 
-    global_key = digest(
-        RENDER_VERSION, __version__, url, settings.title, templates_fingerprint(root)
-    )
+    global_key = _global_key(settings, url)
     stylesheet = STYLESHEET.read_bytes()
     css_key = digest(RENDER_VERSION, stylesheet.hex())
     with staged_folder(out_dir) as (target, new_folder):
@@ -474,11 +482,7 @@ def _rebuild_changed_series(
     ):
         return None  # the site feed changes: build it all
 
-    from duologue.site.pages import templates_fingerprint
-
-    global_key = digest(
-        RENDER_VERSION, __version__, url, settings.title, templates_fingerprint(settings.root)
-    )
+    global_key = _global_key(settings, url)
     plan = plan_outputs(site, settings, None, global_key, "", subset=dirty)
     writer = Writer(out_dir)
     todo = outputs_to_render(plan, manifest, writer.kept)
