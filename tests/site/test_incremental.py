@@ -160,14 +160,13 @@ def _linked_series(monkeypatch) -> list[set[str]]:
     import duologue.site.linking as linking
 
     calls: list[set[str]] = []
-    real = linking.link_site
+    real = linking.link_series
 
-    def spy(title, base_url, series, sources):  # type: ignore[no-untyped-def]
-        series = list(series)
-        calls.append({s.slug for s in series})
-        return real(title, base_url, series, sources)
+    def spy(title, base_url, series, sources, outside):  # type: ignore[no-untyped-def]
+        calls.append({series.slug})
+        return real(title, base_url, series, sources, outside)
 
-    monkeypatch.setattr(linking, "link_site", spy)
+    monkeypatch.setattr(linking, "link_series", spy)
     return calls
 
 
@@ -204,7 +203,7 @@ def test_a_cross_series_title_change_updates_the_referencing_post(
     calls = _linked_series(monkeypatch)
     add_post(root, "s", 2, title="Renamed")
     build_site(load_settings(root))
-    assert calls == [{"s", "t"}]
+    assert calls == [{"s"}, {"t"}]  # t for its reference to s
     assert ">Renamed</a>" in (root / "public/t/0001-post-1.html").read_text()
     changed = _changed(before, _stamps(root / "public"))
     assert {"t/0001-post-1.html", "t/index.html", "t/feed.xml", "t/atom.xml"} <= changed
@@ -223,7 +222,7 @@ def test_a_new_cross_series_reference_and_a_deleted_page_on_the_fast_path(
     add_post(root, "s", 1, body="See [[t#2]] and [[t#9]].")  # t#9 does not exist
     (root / "public/t/0001-post-1.html").unlink()
     result = build_site(load_settings(root))
-    assert calls == [{"s", "t"}]
+    assert calls == [{"s"}, {"t"}]
     assert result.written == 4  # s#1 page, s thread, s archive 1, and t's deleted page
     assert output_files(root / "public") == _clean_build(root, tmp_path)
     # renaming the referenced post (a new file name) reaches s#1 too
@@ -243,7 +242,7 @@ def test_a_change_seen_on_the_site_index_builds_everything(tmp_path: Path, monke
     calls = _linked_series(monkeypatch)
     add_post(root, "s", 8, title="Latest, renamed")  # shown on the index and in feed.xml
     build_site(load_settings(root))
-    assert calls[-1] == {"s", "t"}  # tried s alone, then saw the index change
+    assert calls == [{"s"}, {"t"}]  # s alone, then t too once the index showed a change
     assert "Latest, renamed" in (root / "public/index.html").read_text()
     assert output_files(root / "public") == _clean_build(root, tmp_path)
     (root / "public/style.css").unlink()  # a site-wide file: everything is checked again

@@ -4,19 +4,19 @@
    file and the stamp of every output file. If all still match, nothing is opened. The
    outputs are checked in a forked child while the inputs are scanned
    (``duologue.site.stamps``).
-2. **Load.** Posts whose file signature changed are parsed again (in parallel when
-   there are many); the others come from the post cache.
-3. **Link.** Threads, URLs, replies, references, and a key per output file that
-   hashes everything that file is rendered from (``duologue.site.plan``).
-4. **Render and write.** Only outputs whose key changed (or whose file was touched)
-   are rendered; the writer skips any whose bytes came out the same, and removes
-   files an earlier build made that no longer belong to the site.
+2. **Series.** Each series that needs it is built on its own, from its files to its
+   written pages and feeds (``duologue.site.series_build``): its posts loaded (parsed
+   again where the file changed, else from the post cache), linked, planned with a key
+   per output that hashes everything the file is rendered from (``duologue.site.plan``),
+   and the outputs whose key changed (or whose file was touched) rendered and written.
+   A rebuild after an edit builds only the series it touches; a big build, a whole
+   series per worker process.
+3. **Site-wide files.** The site index, the site feed and the stylesheet, from what
+   each series showed of itself, when any of that changed; then the files an earlier
+   build made that no longer belong to the site are removed.
 
-A big build does 2-4 a whole series at a time in worker processes (each post read
-once, its body never sent between processes), then the site-wide files here; a
-rebuild after an edit loads, links and renders only the series it touches. A first
-build (no output folder yet) writes into a hidden sibling folder renamed into place at
-the end (``duologue.site.writer.staged_folder``).
+A first build (no output folder yet) writes into a hidden sibling folder renamed into
+place at the end (``duologue.site.writer.staged_folder``).
 
 Output is byte-for-byte the same for the same workspace: nothing depends on the
 clock, the time zone of the machine, the path of the workspace or dict order.
@@ -28,7 +28,7 @@ import contextlib
 import gc
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,20 +38,16 @@ from duologue.errors import BuildError, UnknownSeries
 from duologue.model import Series, Settings
 from duologue.site import cache as build_cache
 from duologue.site.keys import RENDER_VERSION, digest
-from duologue.site.load import (
-    PACKAGE_TEMPLATES,
-    STYLESHEET,
-    parse_many,
-    scan_inputs,
-    signature_of,
-)
+from duologue.site.load import PACKAGE_TEMPLATES, STYLESHEET, scan_inputs, signature_of
 from duologue.site.stamps import stamps_checked_aside
 from duologue.site.writer import Writer, holds, remove_abandoned, staged_folder
 from duologue.workspace import RESERVED_OUTPUT, check_base_url, load_series, series_toml_path
 
 if TYPE_CHECKING:
-    from duologue.site.load import InputScan, Signature, SourcePost
+    from duologue.site.load import InputScan, Signature
+    from duologue.site.plan import Output
     from duologue.site.render import Progress
+    from duologue.site.series_build import SeriesJob, SeriesOutcome
 
 # Linking, planning and rendering are imported in the functions that do them: a no-op
 # rebuild (the common case) never loads them.
@@ -132,61 +128,6 @@ def _post_cache_context(settings: Settings) -> str:
     return digest(str(settings.root.resolve()), settings.timezone_name, __version__, RENDER_VERSION)
 
 
-def _load_posts(
-    settings: Settings,
-    scan: InputScan,
-    series: Sequence[Series],
-    cache_folder: Path,
-    progress: Progress,
-    cached: dict[str, tuple[Signature, SourcePost]] | None = None,
-) -> dict[str, list[SourcePost]]:
-    """Every post by series; bodies are not kept (the render phase reads those it needs).
-    ``cached``: the post cache of these series, when the caller has loaded it already."""
-    from duologue.site import pool
-
-    context = _post_cache_context(settings)
-    if cached is None:
-        slugs = (s.slug for s in series)
-        cached = build_cache.load_post_cache(cache_folder, context, slugs).posts
-    old = cached
-    jobs = list(build_cache.stale_posts(old, scan.signatures, scan.posts, (s.slug for s in series)))
-    parsed: dict[str, SourcePost] = {}
-    workers = pool.use_processes(len(jobs))
-    if workers:
-        import duologue.posts  # noqa: F401 - imported once here, not in every worker
-
-        chunks = pool.chunks(jobs, workers * 4)
-        done = 0
-        with pool.fork_pool(workers) as executor:
-            for result in executor.map(_parse_chunk, [(settings, c) for c in chunks]):
-                for source in result:
-                    parsed[source.relpath] = source
-                done += len(result)
-                progress("reading posts", done, len(jobs))
-    else:
-        for source in _parse_chunk((settings, jobs)):
-            parsed[source.relpath] = source
-    fresh: dict[str, tuple[Signature, SourcePost]] = {}
-    by_series: dict[str, list[SourcePost]] = {}
-    for s in series:
-        for _turn, relpath in scan.posts.get(s.slug, []):
-            source = parsed[relpath] if relpath in parsed else old[relpath][1]
-            fresh[relpath] = (scan.signatures[relpath], source)
-            by_series.setdefault(s.slug, []).append(source)
-    dirty = {source.post.series for source in parsed.values()}
-    dirty.update(rel.split("/")[1] for rel in fresh.keys() ^ old.keys())
-    if dirty:
-        build_cache.save_post_cache(
-            cache_folder, build_cache.PostCache(context, fresh), sorted(dirty)
-        )
-    return by_series
-
-
-def _parse_chunk(job: tuple[Settings, list[tuple[str, str]]]) -> list[SourcePost]:
-    settings, items = job
-    return [source for source, _body in parse_many(settings, items)]
-
-
 @contextlib.contextmanager
 def _rare_collections() -> Iterator[None]:
     """Run the cyclic garbage collector rarely while building.
@@ -225,7 +166,6 @@ def _build_site(
     progress: Progress | None,
 ) -> BuildResult:
     started = time.perf_counter()
-    report = progress or _noop
     out_dir = output_folder(settings, out)
     if base_url is not None:
         base_url = check_base_url(base_url, "--base-url", "duologue build")
@@ -241,185 +181,195 @@ def _build_site(
     same_options = manifest.options == options
     count = manifest.output_count if same_options else 0
     with stamps_checked_aside(out_dir, count, lambda: manifest.outputs) as outputs_hold:
-        scan = scan_inputs(root)
-        if only_series is not None and only_series not in scan.series:
-            load_series(settings, only_series)  # raises the clear UnknownSeries
-            raise UnknownSeries(f"no series {only_series!r} in this workspace.")
-        signatures = {**scan.signatures, **_package_signatures()}
+        scan, signatures = _scan(settings, only_series)
         # Asked even when the inputs changed: a rebuild of the edited series then knows
         # whether it must look for touched output files itself.
         outputs_held = same_options and outputs_hold()
     if outputs_held and manifest.same_inputs(signatures):
-        files = (
-            manifest.output_count
-            if only_series is None
-            else sum(1 for rel in manifest.outputs if rel.startswith(f"{only_series}/"))
-        )
+        files = _files_held(manifest, only_series)
         return BuildResult(out_dir, files, 0, 0, time.perf_counter() - started)
 
-    # 2. Load, 3. link: only the series whose inputs changed, when nothing else did.
+    # 2-4, a series at a time: only those whose inputs changed, when nothing else did.
+    series = {s.slug: s for s in _load_all_series(settings, scan)}
+    dirty = None
     if only_series is None and out_dir.is_dir():
-        fast = _rebuild_changed_series(
+        dirty = _changed_series(scan, signatures, options, manifest, out_dir, outputs_held)
+    from duologue.site.plan import new_outputs, stale_outputs
+    from duologue.site.render import body_context
+    from duologue.site.series_build import SeriesJob
+
+    with staged_folder(out_dir) as (target, new_folder):
+        (folder / "jinja").mkdir(parents=True, exist_ok=True)  # the templates' bytecode
+        job = SeriesJob(
             settings,
             scan,
-            signatures,
-            options,
-            manifest,
+            series,
             folder,
-            out_key,
-            out_dir,
+            _post_cache_context(settings),
+            body_context(url),
+            target,
+            new_folder,
             url,
-            report,
-            started,
-            outputs_held,
+            manifest,
+            _global_key(settings, url),
         )
-        if fast is not None:
-            return fast
-    series = _load_all_series(settings, scan)
-
-    from duologue.site import series_workers
-    from duologue.site.feeds import feed_item, site_feed
-    from duologue.site.linking import Site, link_site
-    from duologue.site.pages import PageRenderer, index_entry
-    from duologue.site.plan import (
-        Plan,
-        feed_part,
-        new_outputs,
-        outputs_to_render,
-        plan_outputs,
-        series_state,
-        site_feed_from_states,
-        site_feed_posts,
-        site_wide_outputs,
-        stale_outputs,
-    )
-    from duologue.site.render import render_series_outputs
-
-    global_key = _global_key(settings, url)
-    stylesheet = STYLESHEET.read_bytes()
-    css_key = digest(RENDER_VERSION, stylesheet.hex())
-    with staged_folder(out_dir) as (target, new_folder):
         writer = Writer(target, new_folder=new_folder)
-        context = _post_cache_context(settings)
-        cached = build_cache.load_post_cache(folder, context, (s.slug for s in series)).posts
-        if only_series is None and series_workers.share_workers(scan, series, cached):
-            # 2-4 at once, a whole series per worker; then the site-wide files here.
-            (folder / "jinja").mkdir(parents=True, exist_ok=True)
-            job = series_workers.SeriesBuild(
-                settings,
-                scan,
-                {s.slug: s for s in series},
-                cached,
-                context,
-                folder,
-                target,
-                new_folder,
-                url,
-                manifest,
-                global_key,
-            )
-            built = series_workers.build_series_in_workers(job, writer, report)
-            # The workers linked, planned and wrote their series: the site-wide files are left.
-            rows, complete = site_feed_from_states(built.states, settings.feed_limit)
-            index_parts = [state[1] for state in built.states.values()]
-            feed_parts = [feed_part(built.keys[slug], key) for slug, _i, key in rows]
-            site_wide = Plan(
-                site_wide_outputs(index_parts, feed_parts, complete, global_key, css_key)
-            )
-            plan = Plan(built.outputs + site_wide.outputs)
-            todo = outputs_to_render(site_wide, manifest, writer.kept)
-            index_entries = built.index_entries
-            feed_items = [built.feed_items[(slug, i)] for slug, i, _key in rows]
-            series_rendered, states = built.rendered, built.states
-        else:
-            sources = _load_posts(settings, scan, series, folder, report, cached)
-            site = link_site(settings.title, url, series, sources)
-            plan = plan_outputs(site, settings, only_series, global_key, css_key)
-
-            # 4. Render what changed, and write.
-            todo = outputs_to_render(plan, manifest, writer.kept)
-            kinds = {output.kind for output in todo}
-            latest, complete = site_feed_posts(site, settings.feed_limit)
-            feed_wanted: dict[str, list[int]] = {}
-            if "site-feed" in kinds:
-                for slug, index in latest:
-                    feed_wanted.setdefault(slug, []).append(index)
-            feed_bodies = render_series_outputs(
-                site, settings, folder, url, todo, feed_wanted, writer, report
-            )
-            index_entries = (
-                [index_entry(thread) for thread in site.threads.values()]
-                if "index" in kinds
-                else []
-            )
-            feed_items = (
-                [
-                    feed_item(site.threads[s], site.threads[s].posts[i], feed_bodies[(s, i)])
-                    for s, i in latest
-                ]
-                if "site-feed" in kinds
-                else []
-            )
-            series_rendered = 0
-            states = (
-                {
-                    slug: series_state(thread, settings.feed_limit)
-                    for slug, thread in site.threads.items()
-                }
-                if only_series is None
-                else {}
-            )
-
-        renderer = PageRenderer(root, folder / "jinja")
-        for output in todo:
-            if output.kind == "css":
-                writer.write(output.relpath, stylesheet)
-            elif output.kind == "index":
-                page = renderer.site_index(Site(settings.title, url, {}), index_entries)
-                writer.write(output.relpath, page)
-            elif output.kind == "site-feed":
-                writer.write(output.relpath, site_feed(settings.title, url, feed_items, complete))
-
-        # Files an earlier build made that the site no longer has (a renamed or removed post).
-        in_scope = (
-            (lambda rel: rel.startswith(f"{only_series}/")) if only_series else (lambda _rel: True)
-        )
-        for relpath in stale_outputs(plan, manifest, in_scope):
-            writer.remove(relpath)
-        outputs = new_outputs(plan, manifest, writer.stamps, in_scope)
+        built, whole = _build_series(job, only_series, dirty, writer, progress or _noop)
+        planned = [output for outcome in built.values() for output in outcome.outputs]
+        rendered = sum(outcome.rendered for outcome in built.values())
+        if whole:
+            site_wide, rendered_site_wide = _write_site_wide(job, built, writer)
+            planned += site_wide
+            rendered += rendered_site_wide
+        in_scope = _in_scope(None if whole else set(built))
+        for relpath in stale_outputs(planned, manifest, in_scope):
+            writer.remove(relpath)  # a page of a renamed or removed post
+        outputs = new_outputs(planned, manifest, writer.stamps, in_scope)
+    states = _series_states(built, manifest, only_series, whole)
     build_cache.save_manifest(
         folder, out_key, build_cache.Manifest(options, signatures, outputs, states)
     )
     return BuildResult(
         out_dir=out_dir,
-        files=len(plan.outputs),
+        files=len(planned) if whole or only_series else len(outputs),
         written=writer.written,
         removed=writer.removed,
         seconds=time.perf_counter() - started,
-        rendered=series_rendered + len(todo),
+        rendered=rendered,
     )
 
 
-def _rebuild_changed_series(
-    settings: Settings,
+def _files_held(manifest: build_cache.Manifest, only_series: str | None) -> int:
+    """How many files the site (or ``only_series``) consists of, by the manifest."""
+    if only_series is None:
+        return manifest.output_count
+    return sum(1 for rel in manifest.outputs if rel.startswith(f"{only_series}/"))
+
+
+def _scan(settings: Settings, only_series: str | None) -> tuple[InputScan, dict[str, Signature]]:
+    """The workspace's inputs and their signatures, the package's templates included;
+    refuses an unknown ``only_series``."""
+    scan = scan_inputs(settings.root)
+    if only_series is not None and only_series not in scan.series:
+        load_series(settings, only_series)  # raises the clear UnknownSeries
+        raise UnknownSeries(f"no series {only_series!r} in this workspace.")
+    return scan, {**scan.signatures, **_package_signatures()}
+
+
+def _series_states(
+    built: dict[str, SeriesOutcome],
+    manifest: build_cache.Manifest,
+    only_series: str | None,
+    whole: bool,
+) -> dict[str, build_cache.SeriesState]:
+    """The series' states for the new manifest: a rebuild of some series keeps the
+    others' states; a build of one series alone keeps none (it says nothing of the
+    others, so the next build builds everything)."""
+    if only_series is not None:
+        return {}
+    states = {slug: outcome.state for slug, outcome in built.items()}
+    return states if whole else {**manifest.series, **states}
+
+
+def _build_series(
+    job: SeriesJob,
+    only_series: str | None,
+    dirty: set[str] | None,
+    writer: Writer,
+    report: Progress,
+) -> tuple[dict[str, SeriesOutcome], bool]:
+    """Build ``only_series``, or the ``dirty`` series, or every series; and whether the
+    site-wide files are to be made. The dirty series first: if the site index or the
+    site feed shows a change of theirs, the others are built too (their files mostly
+    kept), as the site-wide files need what each series shows."""
+    from duologue.site.series_build import build_series
+
+    if only_series is not None:
+        return build_series(job, [only_series], writer, report), False
+    built = build_series(job, sorted(dirty or job.series), writer, report)
+    if dirty is None:
+        return built, True
+    if not _shows_site_wide(built, job.manifest, job.settings.feed_limit):
+        return built, False
+    built.update(build_series(job, sorted(job.series.keys() - dirty), writer, report))
+    return dict(sorted(built.items())), True
+
+
+def _shows_site_wide(
+    built: dict[str, SeriesOutcome], manifest: build_cache.Manifest, limit: int
+) -> bool:
+    """Whether the site index or the site feed changes with the ``built`` series."""
+    from duologue.site.plan import site_feed_rows
+
+    for slug, outcome in built.items():
+        old = manifest.series[slug]
+        if (outcome.state.index_part, outcome.state.post_count) != (
+            old.index_part,
+            old.post_count,
+        ):
+            return True
+    states = {**manifest.series, **{slug: outcome.state for slug, outcome in built.items()}}
+    return site_feed_rows(states, limit) != site_feed_rows(manifest.series, limit)
+
+
+def _write_site_wide(
+    job: SeriesJob, built: dict[str, SeriesOutcome], writer: Writer
+) -> tuple[list[Output], int]:
+    """The site index, the site feed and the stylesheet, from what every series showed:
+    planned, and those that changed rendered and written; gives the planned outputs and
+    how many were rendered."""
+    from duologue.site.feeds import site_feed
+    from duologue.site.linking import Site
+    from duologue.site.pages import PageRenderer
+    from duologue.site.plan import feed_part, outputs_to_render, site_feed_rows, site_wide_outputs
+
+    settings = job.settings
+    rows, complete = site_feed_rows({s: o.state for s, o in built.items()}, settings.feed_limit)
+    stylesheet = STYLESHEET.read_bytes()
+    planned = site_wide_outputs(
+        [outcome.state.index_part for outcome in built.values()],
+        [feed_part(built[slug].key, key) for _micros, slug, _turn, _index, key in rows],
+        complete,
+        job.global_key,
+        digest(RENDER_VERSION, stylesheet.hex()),
+    )
+    todo = outputs_to_render(planned, job.manifest, writer.kept)
+    renderer = PageRenderer(settings.root, job.folder / "jinja")
+    for output in todo:
+        if output.kind == "css":
+            writer.write(output.relpath, stylesheet)
+        elif output.kind == "index":
+            entries = [outcome.index_entry for outcome in built.values()]
+            writer.write(
+                output.relpath, renderer.site_index(Site(settings.title, job.url, {}), entries)
+            )
+        elif output.kind == "site-feed":
+            items = [built[slug].feed_items[index] for _m, slug, _t, index, _k in rows]
+            writer.write(output.relpath, site_feed(settings.title, job.url, items, complete))
+    return planned, len(todo)
+
+
+def _in_scope(series: set[str] | None) -> Callable[[str], bool]:
+    """Which of the last build's files this build answers for: all (``None``), or those
+    of ``series``; the others stay as the manifest has them."""
+    if series is None:
+        return lambda _relpath: True
+    return lambda relpath: relpath.partition("/")[0] in series
+
+
+def _changed_series(
     scan: InputScan,
     signatures: dict[str, Signature],
     options: str,
     manifest: build_cache.Manifest,
-    folder: Path,
-    out_key: str,
     out_dir: Path,
-    url: str,
-    report: Progress,
-    started: float,
     outputs_held: bool,
-) -> BuildResult | None:
-    """Load, link, plan and render only the series whose inputs or output files changed
-    (and those whose ``[[other#N]]`` references point into them); the other series'
-    outputs stay as the manifest has them. None when this cannot be decided from the
-    manifest — other options, another workspace setting or template, a series added or
-    removed, a touched site-wide file, or a change that shows on the site index or the
-    site feed: then the caller builds everything."""
+) -> set[str] | None:
+    """The series whose inputs or output files changed, and those whose ``[[other#N]]``
+    references point into them: all a rebuild needs to build, unless the site index or
+    the site feed changes too (``_shows_site_wide``). None when this cannot be decided
+    from the manifest — other options, another workspace setting or template, a series
+    added or removed, a touched site-wide file: then every series is built."""
     if manifest.options != options or set(manifest.series) != set(scan.series):
         return None
     old_by_series: dict[str, dict[str, Signature]] = {slug: {} for slug in scan.series}
@@ -444,64 +394,6 @@ def _rebuild_changed_series(
                 return None  # a site-wide file was touched
             dirty.add(slug)
     for slug, state in manifest.series.items():
-        if changed.intersection(state[0]):
+        if changed.intersection(state.references):
             dirty.add(slug)  # its references show titles and URLs of a changed series
-    if not dirty:  # pragma: no cover - the no-op check found something to do
-        return None
-
-    from duologue.site.linking import link_site
-    from duologue.site.plan import (
-        new_outputs,
-        outputs_to_render,
-        plan_outputs,
-        series_state,
-        site_feed_rows,
-        stale_outputs,
-    )
-    from duologue.site.render import render_series_outputs
-
-    selected = [s for s in _load_all_series(settings, scan) if s.slug in dirty]
-    sources = _load_posts(settings, scan, selected, folder, report)
-    referenced = {
-        ref[0] for posts in sources.values() for source in posts for ref in source.references
-    }
-    extra = [
-        load_series(settings, slug) for slug in sorted(referenced - dirty) if slug in scan.series
-    ]
-    if extra:
-        sources.update(_load_posts(settings, scan, extra, folder, report))
-    site = link_site(settings.title, url, [*selected, *extra], sources)
-    states = dict(manifest.series)
-    for slug in dirty:
-        state = series_state(site.threads[slug], settings.feed_limit)
-        if state[1:3] != tuple(manifest.series[slug][1:3]):
-            return None  # the site index changes: build it all
-        states[slug] = state
-    if site_feed_rows(states, settings.feed_limit) != site_feed_rows(
-        manifest.series, settings.feed_limit
-    ):
-        return None  # the site feed changes: build it all
-
-    global_key = _global_key(settings, url)
-    plan = plan_outputs(site, settings, None, global_key, "", subset=dirty)
-    writer = Writer(out_dir)
-    todo = outputs_to_render(plan, manifest, writer.kept)
-    render_series_outputs(site, settings, folder, url, todo, {}, writer, report)
-
-    def in_scope(relpath: str) -> bool:
-        return relpath.partition("/")[0] in dirty
-
-    for relpath in stale_outputs(plan, manifest, in_scope):
-        writer.remove(relpath)
-    outputs = new_outputs(plan, manifest, writer.stamps, in_scope)
-    build_cache.save_manifest(
-        folder, out_key, build_cache.Manifest(options, signatures, outputs, states)
-    )
-    return BuildResult(
-        out_dir=out_dir,
-        files=len(outputs),
-        written=writer.written,
-        removed=writer.removed,
-        seconds=time.perf_counter() - started,
-        rendered=len(todo),
-    )
+    return dirty or None

@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from duologue.gitdir import STATE_FOLDER, find_git_dir, owns_git_dir
 from duologue.model import Post
@@ -52,9 +52,24 @@ OutputRecord = tuple[str, Stamp]
 """One output file as the previous build left it: the hash of everything it was rendered
 from, and its stamp. Plain tuples, not dataclasses: 10,000 of them unpickle in a blink."""
 
-SeriesState = tuple[Any, ...]
-"""``(inputs key, referenced series, index part, feed rows)`` of one series; see
-``duologue.site.plan.series_state``. Plain builtins, so marshal can store it."""
+FeedRow = tuple[int, int, int, str]
+"""One of a series' newest posts for the site feed: ``(date in µs since 1970, turn,
+index, item key)``, so rows of all series sort into the site feed's order."""
+
+
+class SeriesState(NamedTuple):
+    """What the rest of the site needs of one linked series, kept in the manifest so a
+    rebuild can tell whether the series, the site index or the site feed must change
+    (``duologue.site.plan.series_state`` makes it)."""
+
+    references: tuple[str, ...]
+    """The other series its posts reference (``[[other#N]]``)."""
+    index_part: str
+    """Its share of the site index's key."""
+    post_count: int
+    feed_rows: tuple[FeedRow, ...]
+    """Its newest ``feed_limit`` posts, newest first."""
+
 
 PostRow = tuple[Any, ...]
 """A ``SourcePost`` flattened to a tuple of builtins, for the same reason."""
@@ -277,11 +292,15 @@ def load_manifest(folder: Path, out_key: str) -> Manifest:
         and isinstance(series, dict)
     ):
         return Manifest()
+    try:
+        states = {slug: SeriesState(*state) for slug, state in series.items()}
+    except TypeError:  # another shape: a cache of another version
+        return Manifest()
     return Manifest(
         options,
         None,
         None,
-        series,
+        states,
         packed_inputs=inputs,
         packed_outputs=packed,
         output_count=count,
@@ -294,7 +313,10 @@ def save_manifest(folder: Path, out_key: str, manifest: Manifest) -> None:
     outputs = manifest.outputs
     inputs = marshal.dumps(manifest.inputs)  # blobs inside the file: decoded only when needed
     packed = marshal.dumps(outputs)
-    data = (CACHE_FORMAT, manifest.options, inputs, len(outputs), packed, manifest.series)
+    series = {
+        slug: tuple(state) for slug, state in manifest.series.items()
+    }  # marshal: plain tuples
+    data = (CACHE_FORMAT, manifest.options, inputs, len(outputs), packed, series)
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         sweep_stale_temps(folder)  # the end of a build: its workers are done

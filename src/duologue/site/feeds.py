@@ -352,7 +352,7 @@ def archive_feed(
 
 def site_feed(title: str, base_url: str, items: Sequence[FeedItem], complete: bool) -> bytes:
     """The root ``feed.xml``: every series together, newest first; ``items`` are the
-    site's newest posts (``duologue.site.plan.site_feed_posts``), so the newest of them
+    site's newest posts (``duologue.site.plan.site_feed_rows``), so the newest of them
     is the site's newest post."""
     feed = _new_feed(
         title,

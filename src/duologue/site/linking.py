@@ -7,7 +7,7 @@ it changes, so the build can tell which outputs to render again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -191,20 +191,6 @@ def thread_of(series: Series, sources: Sequence[SourcePost], base_url: str) -> T
     )
 
 
-def link_site(
-    title: str,
-    base_url: str,
-    series: Iterable[Series],
-    sources: Mapping[str, Sequence[SourcePost]],
-) -> Site:
-    """Threads for every series, then the keys that tie each post to what it shows of others."""
-    threads = {s.slug: thread_of(s, sources.get(s.slug, ()), base_url) for s in series}
-    site = Site(title=title, base_url=base_url, threads=dict(sorted(threads.items())))
-    for thread in site.threads.values():
-        _link_keys(thread, site)
-    return site
-
-
 def link_series(
     title: str,
     base_url: str,
@@ -212,8 +198,9 @@ def link_series(
     sources: Sequence[SourcePost],
     outside: Callable[[str, int], Target | None],
 ) -> Site:
-    """One series linked on its own (a build worker's share): posts of other series it
-    references come from ``outside``. Its keys equal those ``link_site`` gives it."""
+    """One series' thread and the keys that tie each post to what it shows of others:
+    posts of other series it references come from ``outside``, so its keys do not depend
+    on which other series are built with it."""
     thread = thread_of(series, sources, base_url)
     site = Site(title=title, base_url=base_url, threads={series.slug: thread}, outside=outside)
     _link_keys(thread, site)

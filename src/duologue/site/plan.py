@@ -8,16 +8,13 @@ outputs whose key changed (or whose file was touched), and keeps the rest.
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from duologue.model import Settings
 from duologue.site import cache as build_cache
 from duologue.site.keys import digest
-from duologue.site.linking import EPOCH, Site, Thread
+from duologue.site.linking import EPOCH, Thread
 from duologue.site.writer import Stamp
 
 
@@ -40,84 +37,35 @@ class Output:
         return (Output, (self.relpath, self.key, self.kind, self.series, self.number))
 
 
-@dataclass
-class Plan:
-    outputs: list[Output] = field(default_factory=list)
-
-
-def plan_outputs(
-    site: Site,
-    settings: Settings,
-    only: str | None,
-    global_key: str,
-    css_key: str,
-    subset: set[str] | None = None,
-) -> Plan:
-    """Every output with its key; with ``subset``, only those series' outputs (no site-wide)."""
+def series_outputs(thread: Thread, feed_limit: int, global_key: str) -> list[Output]:
+    """Every output of one linked series, with its key."""
     from duologue.site.feeds import SeriesFeedPlan
 
-    plan = Plan()
-    add = plan.outputs.append
-    for slug, thread in site.threads.items():
-        if (only is not None and slug != only) or (subset is not None and slug not in subset):
-            continue
-        for index, placed in enumerate(thread.posts):
-            previous, following = thread.neighbours(index)
-            add(
-                Output(
-                    placed.path,
-                    digest(
-                        global_key,
-                        thread.key,
-                        thread.item_keys[placed.turn],
-                        previous.ident if previous else "-",
-                        following.ident if following else "-",
-                    ),
-                    "post",
-                    slug,
-                    index,
-                )
-            )
-        add(
-            Output(
-                f"{slug}/index.html",
-                digest(global_key, thread.key, *(thread.item_keys[p.turn] for p in thread.posts)),
-                "thread",
-                slug,
-            )
+    slug = thread.series.slug
+    outputs: list[Output] = []
+    add = outputs.append
+    for index, placed in enumerate(thread.posts):
+        previous, following = thread.neighbours(index)
+        key = digest(
+            global_key,
+            thread.key,
+            thread.item_keys[placed.turn],
+            previous.ident if previous else "-",
+            following.ident if following else "-",
         )
-        feed_plan = SeriesFeedPlan(len(thread.posts), settings.feed_limit)
-        feed_items = [thread.item_keys[thread.posts[i].turn] for i in feed_plan.feed_range()]
-        feeds_key = digest(global_key, thread.key, str(feed_plan.archives), *feed_items)
-        add(Output(f"{slug}/feed.xml", feeds_key, "feeds", slug))
-        add(Output(f"{slug}/atom.xml", feeds_key, "feeds", slug))
-        for number in range(1, feed_plan.archives + 1):
-            items = [
-                thread.item_keys[thread.posts[i].turn] for i in feed_plan.archive_range(number)
-            ]
-            add(
-                Output(
-                    f"{slug}/archive/{number}.xml",
-                    digest(
-                        global_key,
-                        thread.key,
-                        str(number),
-                        *items,
-                    ),
-                    "archive",
-                    slug,
-                    number,
-                )
-            )
-    if only is None and subset is None:
-        latest, complete = site_feed_posts(site, settings.feed_limit)
-        index_parts = [index_part(thread) for thread in site.threads.values()]
-        feed_parts = [
-            feed_part(site.threads[s].key, site.threads[s].item_keys[site.threads[s].posts[i].turn])
-            for s, i in latest
-        ]
-        plan.outputs += site_wide_outputs(index_parts, feed_parts, complete, global_key, css_key)
-    return plan
+        add(Output(placed.path, key, "post", slug, index))
+    item_keys = [thread.item_keys[p.turn] for p in thread.posts]
+    add(Output(f"{slug}/index.html", digest(global_key, thread.key, *item_keys), "thread", slug))
+    feed_plan = SeriesFeedPlan(len(thread.posts), feed_limit)
+    feed_items = [item_keys[i] for i in feed_plan.feed_range()]
+    feeds_key = digest(global_key, thread.key, str(feed_plan.archives), *feed_items)
+    add(Output(f"{slug}/feed.xml", feeds_key, "feeds", slug))
+    add(Output(f"{slug}/atom.xml", feeds_key, "feeds", slug))
+    for number in range(1, feed_plan.archives + 1):
+        items = [item_keys[i] for i in feed_plan.archive_range(number)]
+        key = digest(global_key, thread.key, str(number), *items)
+        add(Output(f"{slug}/archive/{number}.xml", key, "archive", slug, number))
+    return outputs
 
 
 def index_part(thread: Thread) -> str:
@@ -143,29 +91,13 @@ def site_wide_outputs(
     ]
 
 
-def site_feed_posts(site: Site, limit: int) -> tuple[list[tuple[str, int]], bool]:
-    """``(series, index)`` of the newest ``limit`` posts of the whole site, and whether that is all."""
-    # nlargest, not a sort of every post: the same order (no two posts share series and
-    # turn), in a tenth of the time on 10,000 posts.
-    newest = heapq.nlargest(
-        limit,
-        (
-            (placed.post.date, slug, placed.turn, index)
-            for slug, thread in site.threads.items()
-            for index, placed in enumerate(thread.posts)
-        ),
-    )
-    total = sum(len(thread.posts) for thread in site.threads.values())
-    return [(slug, index) for _d, slug, _t, index in newest], total <= limit
-
-
 def outputs_to_render(
-    plan: Plan, manifest: build_cache.Manifest, kept: Callable[[str, Stamp], bool]
+    planned: Sequence[Output], manifest: build_cache.Manifest, kept: Callable[[str, Stamp], bool]
 ) -> list[Output]:
     """Planned outputs whose key changed, or whose file is not as the last build left it:
     ``kept(relpath, stamp)`` is the writer's answer (it keeps the file when it is)."""
     todo: list[Output] = []
-    for output in plan.outputs:
+    for output in planned:
         record = manifest.outputs.get(output.relpath)
         if record is not None and record[0] == output.key and kept(output.relpath, record[1]):
             continue
@@ -174,28 +106,28 @@ def outputs_to_render(
 
 
 def stale_outputs(
-    plan: Plan, manifest: build_cache.Manifest, in_scope: Callable[[str], bool]
+    planned: Sequence[Output], manifest: build_cache.Manifest, in_scope: Callable[[str], bool]
 ) -> list[str]:
     """Files the last build wrote, in scope of this one, that it no longer plans."""
-    planned = {o.relpath for o in plan.outputs}
-    return [rel for rel in manifest.outputs if rel not in planned and in_scope(rel)]
+    relpaths = {o.relpath for o in planned}
+    return [rel for rel in manifest.outputs if rel not in relpaths and in_scope(rel)]
 
 
 def new_outputs(
-    plan: Plan,
+    planned: Sequence[Output],
     manifest: build_cache.Manifest,
-    stamps: dict[str, Stamp],
+    stamps: Mapping[str, Stamp],
     in_scope: Callable[[str], bool],
 ) -> dict[str, build_cache.OutputRecord]:
     """The manifest's outputs after this build: what it planned (with the ``stamps`` the
     writer recorded), and what the last build wrote outside its scope."""
-    planned = {o.relpath for o in plan.outputs}
+    relpaths = {o.relpath for o in planned}
     outputs = {
         rel: record
         for rel, record in manifest.outputs.items()
-        if rel not in planned and not in_scope(rel)
+        if rel not in relpaths and not in_scope(rel)
     }
-    for output in plan.outputs:
+    for output in planned:
         stamp = stamps.get(output.relpath)
         if stamp is not None:
             outputs[output.relpath] = (output.key, stamp)
@@ -207,9 +139,8 @@ def _epoch_micros(moment: datetime) -> int:
 
 
 def series_state(thread: Thread, limit: int) -> build_cache.SeriesState:
-    """What the rest of the site needs of one linked series: the series it references
-    (``[[other#N]]``), its part of the site index key, its post count and its newest
-    ``limit`` posts as rows for the site feed (date in µs, turn, index, item key)."""
+    """What the rest of the site needs of one linked series (``SeriesState``): its feed
+    rows are its newest ``limit`` posts, newest first."""
     slug = thread.series.slug
     refs = sorted({s for placed in thread.posts for s, _t in placed.source.references if s != slug})
     newest = sorted(
@@ -219,26 +150,25 @@ def series_state(thread: Thread, limit: int) -> build_cache.SeriesState:
         ),
         reverse=True,
     )[:limit]
-    return (tuple(refs), index_part(thread), len(thread.posts), tuple(newest))
+    return build_cache.SeriesState(
+        tuple(refs), index_part(thread), len(thread.posts), tuple(newest)
+    )
 
 
-def site_feed_from_states(
-    states: dict[str, build_cache.SeriesState], limit: int
-) -> tuple[list[tuple[str, int, str]], bool]:
-    """``site_feed_posts`` from the series' states, each post with its item key: the same
-    posts in the same order (a date and its UTC microseconds order alike), from at most
-    ``limit`` rows a series instead of every post."""
-    *rows, complete = site_feed_rows(states, limit)
-    return [(slug, index, key) for _micros, slug, _turn, index, key in rows], bool(complete)
+SiteFeedRow = tuple[int, str, int, int, str]
+"""``(date in µs, series, turn, index, item key)`` of a post in the site feed."""
 
 
-def site_feed_rows(states: dict[str, build_cache.SeriesState], limit: int) -> list[Any]:
-    """The site feed's posts (as ``site_feed_posts`` picks them) with their item keys, and
-    whether that is all posts: equal for two sets of states when the site feed is."""
+def site_feed_rows(
+    states: Mapping[str, build_cache.SeriesState], limit: int
+) -> tuple[list[SiteFeedRow], bool]:
+    """The site's newest ``limit`` posts, newest first, from the series' own newest rows
+    (a date and its UTC microseconds order alike; no two posts share series and turn),
+    and whether that is every post: equal for two sets of states when the site feed is."""
     rows = [
         (micros, slug, turn, index, key)
         for slug, state in states.items()
-        for micros, turn, index, key in state[3]
+        for micros, turn, index, key in state.feed_rows
     ]
     rows.sort(reverse=True)
-    return [*rows[:limit], sum(state[2] for state in states.values()) <= limit]
+    return rows[:limit], sum(state.post_count for state in states.values()) <= limit

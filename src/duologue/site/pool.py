@@ -1,7 +1,7 @@
 """Worker processes for big builds: how many, and a pool that forks them.
 
-Forked, not spawned: a worker starts with what the parent set up (settings, the linked
-site, the manifest) already in its memory, so nothing big is pickled to it. Only on
+Forked, not spawned: a worker starts with what the parent set up (the settings, the
+scan, the manifest) already in its memory, so nothing big is pickled to it. Only on
 Linux, where fork is the default and safe for this program (no threads yet).
 """
 
@@ -12,14 +12,17 @@ import gc
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from types import FrameType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, cast
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
 
 T = TypeVar("T")
+P = ParamSpec("P")
+S = TypeVar("S")
+S_co = TypeVar("S_co", covariant=True)
 
 PARALLEL_MIN = 400
 """Below this many posts to parse or render, a process pool costs more than it saves."""
@@ -33,15 +36,22 @@ def use_processes(count: int) -> int:
     return min(cpus, 8)
 
 
-def chunks(items: Sequence[T], parts: int) -> list[list[T]]:
-    size = max(1, -(-len(items) // parts))
-    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+class SharedPool(Protocol, Generic[S_co]):
+    """A pool whose tasks get the pool's shared state as their first argument."""
+
+    def submit(
+        self, fn: Callable[Concatenate[S_co, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> Future[T]: ...
 
 
 @contextlib.contextmanager
-def fork_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
+def fork_pool(workers: int, shared: S) -> Iterator[SharedPool[S]]:
     """A pool of ``workers`` forked processes, shut down (waited for) on leaving; leaving
     by an exception (Ctrl-C included) stops the workers at once instead (``_stop_workers``).
+
+    ``executor.submit(fn, *args)`` runs ``fn(shared, *args)`` in a worker: ``shared`` is
+    handed to each worker as it forks (the pool's initializer), not pickled with every
+    task.
 
     The parent's objects are frozen out of the cyclic collector while the pool lives
     (the forks happen at the first submit), as Python's ``gc.freeze`` documentation
@@ -54,10 +64,13 @@ def fork_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     gc.freeze()
     try:
         executor = _stoppable_pool()(
-            workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_starts
+            workers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_worker_starts,
+            initargs=(shared,),
         )
         try:
-            yield executor
+            yield cast("SharedPool[S]", executor)
         except BaseException:
             # Ctrl-C, or an error: stop the workers now, not once all queued work is done.
             _stop_workers(executor)
@@ -114,15 +127,18 @@ class _Worker:
     """The parent has told this worker to stop."""
     busy = False
     """The worker is running a task, which an exception can unwind."""
+    shared: object = None
+    """What ``fork_pool`` was given for its tasks (set as the worker starts)."""
 
 
-def _worker_starts() -> None:
+def _worker_starts(shared: object) -> None:
     """First thing in each worker: Ctrl-C at a terminal reaches every process of the build,
     but only the parent answers it (by stopping the workers), so that the person sees one
     ``error: interrupted.``, not one traceback per worker."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _worker_stops)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked by the fork's submit
+    _Worker.shared = shared
 
 
 def _worker_stops(signum: int, frame: FrameType | None) -> None:
@@ -137,13 +153,13 @@ def _worker_stops(signum: int, frame: FrameType | None) -> None:
 
 
 def _task(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """``fn(*args, **kwargs)`` in a worker; once told to stop, the worker leaves instead of
+    """``fn(shared, *args, **kwargs)`` in a worker; once told to stop, the worker leaves instead of
     starting (or after finishing) a task."""
     if _Worker.stopping:
         os._exit(1)
     _Worker.busy = True
     try:
-        return fn(*args, **kwargs)
+        return fn(_Worker.shared, *args, **kwargs)
     finally:
         _Worker.busy = False
         if _Worker.stopping:

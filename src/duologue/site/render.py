@@ -1,28 +1,20 @@
-"""Render and write a series: its post pages, thread page, feeds and archives.
-
-The state a render needs (the linked site, folders, what the bodies depend on) is a
-module global set before worker processes fork, so they inherit it instead of having
-it pickled; ``rendering`` sets and clears it.
-"""
+"""Render and write a series: its post pages, thread page, feeds and archives."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from duologue import __version__
 from duologue.errors import BodyRefused, BuildError
-from duologue.model import Settings
 from duologue.site import cache as build_cache
-from duologue.site import pool
 from duologue.site.keys import RENDER_VERSION, digest
 from duologue.site.linking import Site, Thread
 from duologue.site.load import read_body
 from duologue.site.plan import Output
-from duologue.site.writer import Stamp, Writer
+from duologue.site.writer import Writer
 
 if TYPE_CHECKING:  # imported by the render itself: a no-op rebuild never loads them
     from duologue.site.feeds import FeedItem
@@ -33,11 +25,10 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass
 class RenderState:
-    """What worker processes need; set before they fork so nothing big is pickled."""
+    """What rendering a series needs besides the outputs to render."""
 
     site: Site
     root: Path
-    out_dir: Path
     bytecode_dir: Path | None
     cache_folder: Path
     body_context: str
@@ -45,28 +36,12 @@ class RenderState:
     feed_limit: int
     fresh_bodies: dict[str, str] = field(default_factory=dict)
     """Relative path → body text of the posts this process parsed: not read again."""
-    new_folder: bool = False
-    """``out_dir`` is a first build's staging folder (``duologue.site.writer.Writer``)."""
-
-
-_STATE: RenderState | None = None
-
-SeriesJob = tuple[str, list["Output"], tuple[int, ...]]
-"""``(series, outputs of it to render, indexes whose bodies the site feed needs)``."""
-SeriesResult = tuple[str, dict[str, Stamp], int, int, dict[int, str]]
-"""``(series, stamps of the files rendered, written, unchanged, bodies for the site feed)``."""
 
 
 def body_context(url: str) -> str:
     """What every body's HTML depends on besides its own key: the render version, the
-    duologue version and the base URL (both build paths key the body cache on it)."""
+    duologue version and the base URL."""
     return digest(RENDER_VERSION, __version__, url)
-
-
-def _state() -> RenderState:
-    if _STATE is None:  # pragma: no cover - set by ``rendering`` before any call
-        raise RuntimeError("render state missing")
-    return _STATE
 
 
 def series_bodies(state: RenderState, thread: Thread, indexes: Iterable[int]) -> dict[int, str]:
@@ -103,13 +78,19 @@ def series_bodies(state: RenderState, thread: Thread, indexes: Iterable[int]) ->
     return bodies
 
 
-def render_series(job: SeriesJob) -> SeriesResult:
-    """Render and write one series' outputs (in a worker process when the build is big)."""
+def render_series(
+    state: RenderState,
+    slug: str,
+    outputs: Sequence[Output],
+    feed_indexes: Iterable[int],
+    writer: Writer,
+) -> dict[int, str]:
+    """Render one series' ``outputs`` and write them with ``writer``; gives the body HTML
+    of the posts at ``feed_indexes`` (what the site feed shows of the series)."""
     from duologue.site.feeds import SeriesFeedPlan, archive_feed, series_feeds
     from duologue.site.pages import PageRenderer
 
-    state = _state()
-    slug, outputs, extra = job
+    extra = tuple(feed_indexes)
     site = state.site
     thread = site.threads[slug]
     feed_plan = SeriesFeedPlan(len(thread.posts), state.feed_limit)
@@ -124,7 +105,6 @@ def render_series(job: SeriesJob) -> SeriesResult:
         elif output.kind == "archive":
             needed.update(feed_plan.archive_range(output.number))
     bodies = series_bodies(state, thread, needed)
-    writer = Writer(state.out_dir, new_folder=state.new_folder)
     renderer = PageRenderer(state.root, state.bytecode_dir)
     feeds_done = False
     for output in outputs:
@@ -143,92 +123,7 @@ def render_series(job: SeriesJob) -> SeriesResult:
         elif output.kind == "archive":
             items = items_of(thread, feed_plan.archive_range(output.number), bodies)
             writer.write(output.relpath, archive_feed(thread, feed_plan, output.number, items))
-    return slug, writer.stamps, writer.written, writer.unchanged, {i: bodies[i] for i in extra}
-
-
-@contextlib.contextmanager
-def rendering(state: RenderState) -> Iterator[RenderState]:
-    """``state`` as the render state (of this process and the workers it forks) while in use."""
-    global _STATE
-    _STATE = state
-    try:
-        yield state
-    finally:
-        _STATE = None
-
-
-def render_series_outputs(
-    site: Site,
-    settings: Settings,
-    folder: Path,
-    url: str,
-    todo: list[Output],
-    feed_wanted: dict[str, list[int]],
-    writer: Writer,
-    report: Progress,
-) -> dict[tuple[str, int], str]:
-    """Render the series outputs in ``todo`` (in worker processes when there are many)
-    into ``writer``'s folder; gives the bodies the site feed needs."""
-    by_series: dict[str, list[Output]] = {}
-    for output in todo:
-        if output.series:
-            by_series.setdefault(output.series, []).append(output)
-    jobs: list[SeriesJob] = [
-        (slug, by_series.get(slug, []), tuple(sorted(feed_wanted.get(slug, ()))))
-        for slug in site.threads
-        if slug in by_series
-    ]
-    jobs.sort(key=lambda job: -len(job[1]))  # the biggest first: workers finish together
-    bytecode = folder / "jinja"
-    bytecode.mkdir(parents=True, exist_ok=True)
-    state = RenderState(
-        site,
-        settings.root,
-        writer.out_dir,
-        bytecode,
-        folder,
-        body_context(url),
-        settings.feed_limit,
-        new_folder=writer.new_folder,
-    )
-    feed_bodies: dict[tuple[str, int], str] = {}
-    with rendering(state):
-        total = sum(len(job[1]) for job in jobs)
-        workers = min(pool.use_processes(total), len(jobs))
-        done = 0
-        if workers > 1:
-            from concurrent.futures import as_completed
-
-            # Imported once here, not in every worker.
-            import duologue.site.feeds
-            import duologue.site.markdown
-            import duologue.site.pages  # noqa: F401
-
-            with pool.fork_pool(workers) as executor:
-                futures = [executor.submit(render_series, job) for job in jobs]
-                for future in as_completed(futures):
-                    done = _collect(future.result(), writer, feed_bodies, done)
-                    report("rendering", done, total)
-        else:
-            for job in jobs:
-                done = _collect(render_series(job), writer, feed_bodies, done)
-                report("rendering", done, total)
-        for slug, indexes in feed_wanted.items():
-            if slug not in by_series:  # a series with nothing to render of its own
-                found = series_bodies(state, site.threads[slug], indexes)
-                feed_bodies.update(((slug, i), html) for i, html in found.items())
-    return feed_bodies
-
-
-def _collect(
-    result: SeriesResult, writer: Writer, feed_bodies: dict[tuple[str, int], str], done: int
-) -> int:
-    slug, stamps, written, unchanged, bodies = result
-    writer.stamps.update(stamps)
-    writer.written += written
-    writer.unchanged += unchanged
-    feed_bodies.update(((slug, i), html) for i, html in bodies.items())
-    return done + len(stamps)
+    return {i: bodies[i] for i in extra}
 
 
 def items_of(thread: Thread, indexes: Iterable[int], bodies: dict[int, str]) -> list[FeedItem]:

@@ -1,4 +1,5 @@
-"""Big builds run a whole series per worker process: same bytes as a build in one process."""
+"""Every build goes series by series; big ones a whole series per worker process, with
+the same bytes as a build in one process."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from duologue.errors import DuologueError
 from duologue.site import cache as build_cache
-from duologue.site import pool, series_workers
+from duologue.site import pool, series_build
 from duologue.site.build import build_site
 from duologue.site.keys import digest
 from duologue.workspace import load_settings
@@ -39,16 +40,16 @@ def in_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pool.os, "cpu_count", lambda: 2)
 
 
-def _count_worker_builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """A list that gets an item each time a build takes the series-per-worker path."""
+def _count_worker_pools(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that gets the worker count each time a build forks a pool of workers."""
     calls: list[int] = []
-    real = series_workers.build_series_in_workers
+    real = pool.fork_pool
 
-    def counted(*args: object) -> object:
-        calls.append(1)
-        return real(*args)  # type: ignore[arg-type]
+    def counted(workers: int, shared: object) -> object:
+        calls.append(workers)
+        return real(workers, shared)
 
-    monkeypatch.setattr(series_workers, "build_series_in_workers", counted)
+    monkeypatch.setattr(pool, "fork_pool", counted)
     return calls
 
 
@@ -63,9 +64,9 @@ def test_series_workers_write_the_same_site_as_one_process(
     many = _workspace(tmp_path / "many")
     monkeypatch.setattr(pool, "PARALLEL_MIN", 1)
     monkeypatch.setattr(pool.os, "cpu_count", lambda: 2)
-    calls = _count_worker_builds(monkeypatch)
+    calls = _count_worker_pools(monkeypatch)
     result = build_site(load_settings(many))
-    assert calls == [1]
+    assert calls == [2]
 
     assert result.written == result.files == len(_files(many / "public"))
     assert _files(many / "public") == _files(one / "public")
@@ -103,20 +104,54 @@ def test_the_first_broken_series_in_order_is_reported(tmp_path: Path, in_workers
     assert "nobody" in str(raised.value)
 
 
-def test_one_long_series_is_not_left_to_a_single_worker(
+def test_one_series_is_built_in_this_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_workers: None
 ) -> None:
     root = make_workspace(tmp_path / "ws")
     add_series(root, "long")
-    add_series(root, "short")
     for turn in range(1, 9):
         add_post(root, "long", turn)
-    add_post(root, "short", 1)
-    calls: list[int] = []
-    monkeypatch.setattr(series_workers, "build_series_in_workers", lambda *a: calls.append(1))
+    calls = _count_worker_pools(monkeypatch)
     result = build_site(load_settings(root))
-    assert calls == []  # parsed by all workers, then rendered: the two-phase build
-    assert result.written == result.files
+    assert calls == []  # one series: a pool would have one worker
+    assert result.written == result.files == len(_files(root / "public"))
+
+
+def test_a_rebuild_after_an_edit_builds_only_that_series(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_workers: None
+) -> None:
+    root = _workspace(tmp_path / "ws")
+    add_series(root, "delta")  # nothing refers to it
+    for turn in range(1, 4):
+        add_post(root, "delta", turn)
+    build_site(load_settings(root))
+    built: list[str] = []
+    real = series_build.build_one_series
+
+    def spy(job: series_build.SeriesJob, slug: str) -> series_build.SeriesOutcome:
+        built.append(slug)
+        return real(job, slug)
+
+    monkeypatch.setattr(series_build, "build_one_series", spy)
+    add_post(root, "delta", 2, body="An edited second post of delta.")
+    result = build_site(load_settings(root))
+    assert built == ["delta"]  # in this process: one series is not worth a pool
+    assert result.written == 4  # the post, the thread page, feed.xml and atom.xml
+
+
+def test_a_new_latest_post_rebuilds_the_site_index_and_feed(
+    tmp_path: Path, in_workers: None
+) -> None:
+    root = _workspace(tmp_path / "ws")
+    build_site(load_settings(root))
+    add_post(root, "gamma", 11, title="Gamma 11, the newest")
+    build_site(load_settings(root))
+    assert "Gamma 11, the newest" in (root / "public/index.html").read_text()
+    assert "Gamma 11, the newest" in (root / "public/feed.xml").read_text()
+    clean = tmp_path / "clean"
+    shutil.copytree(root, clean, ignore=shutil.ignore_patterns("public"))
+    build_site(load_settings(clean))
+    assert _files(clean / "public") == _files(root / "public")
 
 
 def test_a_series_worker_build_removes_pages_of_deleted_posts(
@@ -131,10 +166,10 @@ def test_a_series_worker_build_removes_pages_of_deleted_posts(
     folder = build_cache.cache_dir(root, digest(str(root.resolve())))
     for cached in folder.glob("posts-*.pickle"):
         cached.unlink()
-    calls = _count_worker_builds(monkeypatch)
+    calls = _count_worker_pools(monkeypatch)
     other = "https://other.example/"
     result = build_site(load_settings(root), base_url=other)
-    assert calls == [1]
+    assert calls == [2]
     assert not (root / "public/beta/0010-post-10.html").exists()
     assert other + "beta/0009-post-9.html" in (root / "public/beta/0008-post-8.html").read_text()
     assert result.removed == 1
