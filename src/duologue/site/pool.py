@@ -8,7 +8,6 @@ Linux, where fork is the default and safe for this program (no threads yet).
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 import signal
 import sys
@@ -52,32 +51,22 @@ def fork_pool(workers: int, shared: S) -> Iterator[SharedPool[S]]:
     ``executor.submit(fn, *args)`` runs ``fn(shared, *args)`` in a worker: ``shared`` is
     handed to each worker as it forks (the pool's initializer), not pickled with every
     task.
-
-    The parent's objects are frozen out of the cyclic collector while the pool lives
-    (the forks happen at the first submit), as Python's ``gc.freeze`` documentation
-    advises for fork without exec: a worker then starts with nothing young to collect,
-    where each ran a collection of ~50,000 inherited objects (10-20 ms) early in its
-    first task, touching their pages and so copying them.
     """
     import multiprocessing
 
-    gc.freeze()
+    executor = _stoppable_pool()(
+        workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_worker_starts,
+        initargs=(shared,),
+    )
     try:
-        executor = _stoppable_pool()(
-            workers,
-            mp_context=multiprocessing.get_context("fork"),
-            initializer=_worker_starts,
-            initargs=(shared,),
-        )
-        try:
-            yield cast("SharedPool[S]", executor)
-        except BaseException:
-            # Ctrl-C, or an error: stop the workers now, not once all queued work is done.
-            _stop_workers(executor)
-            raise
-        executor.shutdown(wait=True)
-    finally:
-        gc.unfreeze()
+        yield cast("SharedPool[S]", executor)
+    except BaseException:
+        # Ctrl-C, or an error: stop the workers now, not once all queued work is done.
+        _stop_workers(executor)
+        raise
+    executor.shutdown(wait=True)
 
 
 def _stoppable_pool() -> type[ProcessPoolExecutor]:
