@@ -23,6 +23,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -52,9 +53,18 @@ OutputRecord = tuple[str, Stamp]
 """One output file as the previous build left it: the hash of everything it was rendered
 from, and its stamp. Plain tuples, not dataclasses: 10,000 of them unpickle in a blink."""
 
-FeedRow = tuple[int, int, int, str]
-"""One of a series' newest posts for the site feed: ``(date in µs since 1970, turn,
-index, item key)``, so rows of all series sort into the site feed's order."""
+
+class FeedRow(NamedTuple):
+    """One of a series' newest posts for the site feed, in the order that sorts rows of
+    all series into the site feed's order."""
+
+    micros: int
+    """Its date in µs since 1970 (UTC)."""
+    turn: int
+    post_index: int
+    """Its index in the thread."""
+    item_key: str
+    """``Thread.item_keys`` of the post: what its feed entry is made from."""
 
 
 class SeriesState(NamedTuple):
@@ -71,8 +81,28 @@ class SeriesState(NamedTuple):
     """Its newest ``feed_limit`` posts, newest first."""
 
 
-PostRow = tuple[Any, ...]
-"""A ``SourcePost`` flattened to a tuple of builtins, for the same reason."""
+class PostRow(NamedTuple):
+    """A ``SourcePost`` flattened to builtins, as the post cache stores it (as a plain
+    tuple: 10,000 of them unpickle in a third of the time dataclasses take)."""
+
+    series: str
+    turn: int
+    slug: str
+    path: str
+    """``Post.path`` as text."""
+    title: str
+    author: str
+    date: datetime
+    in_reply_to: int | None
+    tags: tuple[str, ...]
+    summary: str | None
+    canonical_url: str | None
+    relpath: str
+    digest: str
+    """``SourcePost.digest``: the hash of the file's text."""
+    body_start: int
+    body_length: int
+    references: tuple[tuple[str, int], ...]
 
 
 class Manifest:
@@ -145,62 +175,51 @@ class PostCache:
     posts: dict[str, tuple[Signature, SourcePost]] = field(default_factory=dict)
 
 
-def _post_row(source: SourcePost) -> PostRow:
+def _post_row(source: SourcePost) -> tuple[object, ...]:
+    """What the post cache stores of ``source``: a ``PostRow``'s fields as a plain tuple."""
     post = source.post
-    return (
-        post.series,
-        post.turn,
-        post.slug,
-        str(post.path),
-        post.title,
-        post.author,
-        post.date,
-        post.in_reply_to,
-        post.tags,
-        post.summary,
-        post.canonical_url,
-        source.relpath,
-        source.digest,
-        source.body_start,
-        source.body_length,
-        source.references,
+    return tuple(
+        PostRow(
+            post.series,
+            post.turn,
+            post.slug,
+            str(post.path),
+            post.title,
+            post.author,
+            post.date,
+            post.in_reply_to,
+            post.tags,
+            post.summary,
+            post.canonical_url,
+            source.relpath,
+            source.digest,
+            source.body_start,
+            source.body_length,
+            source.references,
+        )
     )
 
 
-def _source_post(row: PostRow) -> SourcePost:
-    (
-        series,
-        turn,
-        slug,
-        path,
-        title,
-        author,
-        date,
-        in_reply_to,
-        tags,
-        summary,
-        canonical_url,
-        relpath,
-        text_digest,
-        body_start,
-        body_length,
-        references,
-    ) = row
+def _source_post(stored: tuple[object, ...]) -> SourcePost:
+    """The ``SourcePost`` a stored row holds (``TypeError`` if it has another shape)."""
+    row = PostRow._make(stored)
     post = Post(
-        series,
-        turn,
-        slug,
-        Path(path),
-        title,
-        author,
-        date,
+        row.series,
+        row.turn,
+        row.slug,
+        Path(row.path),
+        row.title,
+        row.author,
+        row.date,
         "",
-        in_reply_to,
-        tags,
-        summary,
-        canonical_url,
+        row.in_reply_to,
+        row.tags,
+        row.summary,
+        row.canonical_url,
     )
-    return SourcePost(post, relpath, text_digest, body_start, body_length, references)
+    return SourcePost(
+        post, row.relpath, row.digest, row.body_start, row.body_length, row.references
+    )
 
 
 def _load(path: Path) -> Any:
@@ -293,8 +312,8 @@ def load_manifest(folder: Path, out_key: str) -> Manifest:
     ):
         return Manifest()
     try:
-        states = {slug: SeriesState(*state) for slug, state in series.items()}
-    except TypeError:  # another shape: a cache of another version
+        states = {slug: _series_state(state) for slug, state in series.items()}
+    except (TypeError, ValueError):  # another shape: a cache of another version
         return Manifest()
     return Manifest(
         options,
@@ -307,15 +326,26 @@ def load_manifest(folder: Path, out_key: str) -> Manifest:
     )
 
 
+def _series_state(stored: tuple[object, ...]) -> SeriesState:
+    """The ``SeriesState`` the manifest stores as plain tuples (``TypeError`` or
+    ``ValueError`` if it has another shape)."""
+    references, index_part, post_count, rows = stored
+    if not isinstance(rows, tuple):
+        raise TypeError("feed rows are not a tuple")
+    feed_rows = tuple(FeedRow._make(row) for row in rows)
+    return SeriesState(references, index_part, post_count, feed_rows)  # type: ignore[arg-type]
+
+
 def save_manifest(folder: Path, out_key: str, manifest: Manifest) -> None:
     """Best effort, like the other cache files."""
     path = _manifest_path(folder, out_key)
     outputs = manifest.outputs
     inputs = marshal.dumps(manifest.inputs)  # blobs inside the file: decoded only when needed
     packed = marshal.dumps(outputs)
-    series = {
-        slug: tuple(state) for slug, state in manifest.series.items()
-    }  # marshal: plain tuples
+    series = {  # marshal stores plain tuples only
+        slug: (*state[:3], tuple(tuple(row) for row in state.feed_rows))
+        for slug, state in manifest.series.items()
+    }
     data = (CACHE_FORMAT, manifest.options, inputs, len(outputs), packed, series)
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)

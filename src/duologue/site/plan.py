@@ -145,7 +145,9 @@ def series_state(thread: Thread, limit: int) -> build_cache.SeriesState:
     refs = sorted({s for placed in thread.posts for s, _t in placed.source.references if s != slug})
     newest = sorted(
         (
-            (_epoch_micros(placed.post.date), placed.turn, index, thread.item_keys[placed.turn])
+            build_cache.FeedRow(
+                _epoch_micros(placed.post.date), placed.turn, index, thread.item_keys[placed.turn]
+            )
             for index, placed in enumerate(thread.posts)
         ),
         reverse=True,
@@ -169,6 +171,6 @@ def site_feed_rows(
         (micros, slug, turn, index, key)
         for slug, state in states.items()
         for micros, turn, index, key in state.feed_rows
-    ]
+    ]  # tuples compare field by field: the same order as the rows' own
     rows.sort(reverse=True)
     return rows[:limit], sum(state.post_count for state in states.values()) <= limit

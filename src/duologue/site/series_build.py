@@ -144,7 +144,7 @@ def build_one_series(job: SeriesJob, slug: str) -> SeriesOutcome:
     writer = Writer(job.out_dir, new_folder=job.new_folder)
     todo = outputs_to_render(planned, job.manifest, writer.kept)
     state = series_state(thread, settings.feed_limit)
-    newest = tuple(row[2] for row in state.feed_rows)  # indexes, newest first
+    newest = tuple(row.post_index for row in state.feed_rows)  # newest first
     render_state = RenderState(
         site,
         settings.root,
