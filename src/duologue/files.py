@@ -180,8 +180,9 @@ def _naming(error: OSError, path: Path) -> OSError:
     return OSError(error.errno, error.strerror, str(path))
 
 
-def _durable_temp(path: Path, payload: bytes) -> str:
-    """A fully written, fsynced temporary file beside ``path``; returns its name."""
+def _written_temp(path: Path, payload: bytes, durable: bool = True) -> str:
+    """A fully written temporary file beside ``path`` (fsynced when ``durable``); returns
+    its name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     import tempfile  # only here: most commands never write a file this way
 
@@ -194,8 +195,9 @@ def _durable_temp(path: Path, payload: bytes) -> str:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.chmod(temp_name, 0o644)
     except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
@@ -206,10 +208,15 @@ def _durable_temp(path: Path, payload: bytes) -> str:
     return temp_name
 
 
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Replace ``path`` with ``data`` so a reader sees the old file or the new, never half."""
+def write_atomic(path: Path, data: bytes | str, *, durable: bool = True) -> None:
+    """Replace ``path`` with ``data`` so a reader sees the old file or the new, never half;
+    the temporary file never outlives a failure (a full disk, Ctrl-C), and one a killed
+    process left is removed by ``sweep_temp_files``. ``durable=False`` skips the fsync,
+    for files whose loss costs only time (the build cache). The build's output files
+    are written by ``duologue.site.writer`` instead: 10,000 of them, each with its stamp
+    taken from the open file, and a first build's without temporary names at all."""
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    temp_name = _durable_temp(path, payload)
+    temp_name = _written_temp(path, payload, durable)
     try:
         os.replace(temp_name, path)
     except BaseException:
@@ -220,7 +227,7 @@ def write_atomic(path: Path, data: bytes | str) -> None:
 
 def create_exclusive(path: Path, data: str) -> None:
     """Write a new file atomically, refusing to replace one that exists."""
-    temp_name = _durable_temp(path, data.encode("utf-8"))
+    temp_name = _written_temp(path, data.encode("utf-8"))
     try:
         _fault_point("after-temp-file")
         # link() fails if the target exists, unlike rename(): no silent overwrite.

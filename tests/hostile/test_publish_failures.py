@@ -199,9 +199,9 @@ def test_build_sweeps_temporary_cache_files_of_dead_builds(ws: Path) -> None:
     # The pid of a process that has ended: what a build killed while saving leaves.
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    stale = cache / f".bodies-slow-work.0.marshal.{dead.pid}.tmp"
+    stale = cache / f".bodies-slow-work.0.marshal.duologue-{dead.pid}-x1y2z3w4.tmp"
     stale.write_bytes(b"half a cache file")
-    alive = cache / f".bodies-slow-work.0.marshal.{os.getpid()}.tmp"
+    alive = cache / f".bodies-slow-work.0.marshal.duologue-{os.getpid()}-x1y2z3w4.tmp"
     alive.write_bytes(b"a build still running")
     (ws / "series" / "slow-work" / "0001-opening.md").write_text(
         (ws / "series" / "slow-work" / "0001-opening.md").read_text().replace("Hello", "Hi")

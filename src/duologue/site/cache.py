@@ -20,13 +20,13 @@ from __future__ import annotations
 import contextlib
 import marshal
 import os
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from duologue.files import sweep_temp_files, write_atomic
 from duologue.gitdir import STATE_FOLDER, find_git_dir, owns_git_dir
 from duologue.model import Post
 from duologue.site.load import Signature, SourcePost
@@ -250,43 +250,8 @@ def _save(path: Path, value: object) -> None:
 
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        _replace_file(path, pickle.dumps((CACHE_FORMAT, value), protocol=pickle.HIGHEST_PROTOCOL))
-
-
-def _temp_name(path: Path, pid: int) -> Path:
-    return path.with_name(f".{path.name}.{pid}.tmp")
-
-
-def _replace_file(path: Path, data: bytes) -> None:
-    """``path`` replaced by ``data`` through a temporary file that never outlives a failure
-    (a full disk, say): the cache is best effort, but it must not fill the disk further."""
-    temp = _temp_name(path, os.getpid())
-    try:
-        with temp.open("wb") as handle:
-            handle.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temp.unlink()
-        raise
-
-
-STALE_TEMP = re.compile(r"^\..+\.(?P<pid>[0-9]+)\.tmp$")
-
-
-def sweep_stale_temps(folder: Path) -> None:
-    """Remove the temporary files of builds that were killed (their process is gone)."""
-    from duologue.files import process_alive
-
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return
-    for name in names:
-        match = STALE_TEMP.match(name)
-        if match and int(match["pid"]) != os.getpid() and not process_alive(int(match["pid"])):
-            with contextlib.suppress(OSError):
-                os.unlink(folder / name)
+        data = pickle.dumps((CACHE_FORMAT, value), protocol=pickle.HIGHEST_PROTOCOL)
+        write_atomic(path, data, durable=False)
 
 
 def _manifest_path(folder: Path, out_key: str) -> Path:
@@ -349,8 +314,8 @@ def save_manifest(folder: Path, out_key: str, manifest: Manifest) -> None:
     data = (CACHE_FORMAT, manifest.options, inputs, len(outputs), packed, series)
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        sweep_stale_temps(folder)  # the end of a build: its workers are done
-        _replace_file(path, marshal.dumps(data))
+        sweep_temp_files(folder)  # the end of a build: its workers are done
+        write_atomic(path, marshal.dumps(data), durable=False)
 
 
 def load_post_cache(folder: Path, context: str, series: Iterable[str]) -> PostCache:
@@ -470,4 +435,4 @@ def save_bodies(
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
                 continue
-            _replace_file(path, marshal.dumps((CACHE_FORMAT, context, part)))
+            write_atomic(path, marshal.dumps((CACHE_FORMAT, context, part)), durable=False)
