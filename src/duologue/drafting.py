@@ -126,8 +126,7 @@ def create_draft(
     settings: Settings, slug: str, identity: Identity, title: str | None
 ) -> DraftResult:
     """Write ``drafts/<series>/<slug>.md`` as a reply to the latest post."""
-    from duologue.gitops import Repository
-    from duologue.journal import exclusive
+    from duologue.git.transaction import changing
 
     series = load_series(settings, slug)
     author = require_author(series, identity)
@@ -136,7 +135,7 @@ def create_draft(
     problem = None if title is None else hidden_character_problem(title, "--title")
     if problem:
         raise InvalidInput(problem)
-    with exclusive(Repository(settings.root)):
+    with changing(settings.root):
         files = list_post_files(settings, slug)
         latest = read_post(files[-1].path, slug, settings) if files else None
         draft = compose_draft(series, author, latest, title, settings.drafts_dir / slug)

@@ -11,6 +11,7 @@ import stat
 from pathlib import Path
 
 from duologue.errors import InvalidInput
+from duologue.faults import fault_point
 
 MAX_TEXT_BYTES = 8 * 1024 * 1024
 """A post or settings file larger than this is refused rather than read."""
@@ -164,15 +165,6 @@ def sweep_temp_files(folder: Path, legacy_targets: frozenset[str] = frozenset())
     return removed
 
 
-def _fault_point(step: str) -> None:
-    """``duologue.journal.fault_point`` for this module, which journal imports (so it cannot
-    import journal): ``DUOLOGUE_FAULT=<step>`` kills the process here, as a crash would."""
-    if os.environ.get("DUOLOGUE_FAULT") == step:
-        import signal
-
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
 def _naming(error: OSError, path: Path) -> OSError:
     """``error`` naming ``path`` when it names no file (a write() that found the disk full)."""
     if error.filename is not None:
@@ -229,7 +221,7 @@ def create_exclusive(path: Path, data: str) -> None:
     """Write a new file atomically, refusing to replace one that exists."""
     temp_name = _written_temp(path, data.encode("utf-8"))
     try:
-        _fault_point("after-temp-file")
+        fault_point("after-temp-file")
         # link() fails if the target exists, unlike rename(): no silent overwrite.
         os.link(temp_name, path)
     finally:

@@ -18,11 +18,10 @@ class HandoffResult:
 def hand_off(settings: Settings, remote: str | None) -> HandoffResult:
     """Refuse a workspace that fails ``check``; push; confirm the remote has the commit."""
     from duologue.check import check_workspace
-    from duologue.gitops import Repository, forced_paths_lookup
-    from duologue.journal import exclusive
+    from duologue.git.repository import forced_paths_lookup
+    from duologue.git.transaction import changing
 
-    repo = Repository(settings.root)
-    with exclusive(repo):
+    with changing(settings.root) as repo:
         branch = repo.preflight()
         prefix = settings.root.resolve().relative_to(repo.root.resolve()).as_posix()
         inside = "" if prefix == "." else prefix + "/"

@@ -10,7 +10,7 @@ from duologue.model import POST_FILE_PATTERN, Post, Settings
 from duologue.posts import parse_post
 
 if TYPE_CHECKING:  # GitPython stays out of import time
-    from duologue.gitops import Repository
+    from duologue.git.repository import Repository
 
 
 def post_paths_at(repo: Repository, rev: str | None, folder: str) -> dict[int, str]:

@@ -93,6 +93,6 @@ def current_identity(as_handle: str | None, root: Path) -> Identity:
     if as_handle or env_handle:
         return Identity(as_handle=as_handle, env_handle=env_handle)
     # Imported here: reading git config loads GitPython, which plain --as runs never need.
-    from duologue.gitops import git_user_email
+    from duologue.git.repository import git_user_email
 
     return Identity(git_email=git_user_email(root))

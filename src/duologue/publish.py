@@ -7,18 +7,18 @@ from datetime import datetime
 from pathlib import Path
 
 from duologue.errors import InvalidInput, NotYourTurn
+from duologue.faults import fault_point
 from duologue.files import create_exclusive, is_inside, read_text, relative
-from duologue.history import post_paths_at, read_post_at
-from duologue.identity import Identity, require_author
-from duologue.journal import (
+from duologue.git.publish_journal import (
     PublishJournal,
     clear_journal,
-    exclusive,
-    fault_point,
     finish_publish,
     sha256_of,
     write_journal,
 )
+from duologue.git.transaction import changing
+from duologue.history import post_paths_at, read_post_at
+from duologue.identity import Identity, require_author
 from duologue.links import find_references
 from duologue.model import Author, Draft, Post, Series, Settings, post_file_name
 from duologue.posts import format_post, parse_draft, parse_post
@@ -184,11 +184,10 @@ def publish_draft(
 ) -> PublishResult:
     """``verify=False`` is ``--no-verify``: the pre-commit and commit-msg hooks are skipped,
     as ``git commit --no-verify`` skips them."""
-    from duologue.gitops import Person, Repository
+    from duologue.git.repository import Person
 
     series, draft_path = find_draft(settings, target, cwd or Path.cwd(), identity)
-    repo = Repository(settings.root)
-    with exclusive(repo):
+    with changing(settings.root) as repo:
         branch = repo.preflight()
         committer = repo.committer()
         acting = require_author(series, identity)
@@ -352,7 +351,7 @@ def _sha_or_none(path: Path) -> str | None:
 def _require_trailers(message: str, post: Post) -> None:
     """A commit-msg hook may add to the message, not take duologue's trailers out of it."""
     from duologue.errors import HookFailed
-    from duologue.gitops import parse_trailers
+    from duologue.git.repository import parse_trailers
 
     found = parse_trailers(message)
     wanted = {"Duologue-Series": post.series, "Duologue-Turn": str(post.turn)}

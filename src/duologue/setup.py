@@ -1,5 +1,5 @@
 """``duologue init`` and ``duologue series new``: creating a workspace and a series,
-each as one commit made through ``gitops``.
+each as one commit made through ``duologue.git.repository``.
 """
 
 from __future__ import annotations
@@ -51,14 +51,13 @@ def default_settings_text(title: str, base_url: str) -> str:
 
 def init_workspace(path: Path, title: str, base_url: str, verify: bool = True) -> InitResult:
     """Make ``path`` a workspace and commit what that adds; safe to run twice."""
-    from duologue.gitops import (
+    from duologue.git.repository import (
         Person,
-        Repository,
         init_repository,
         is_inside_repository,
         require_global_identity,
     )
-    from duologue.lock import workspace_lock
+    from duologue.git.transaction import locked
 
     base_url = check_base_url(base_url, "--base-url", "duologue init")
     problem = hidden_character_problem(title, "--title")
@@ -71,8 +70,7 @@ def init_workspace(path: Path, title: str, base_url: str, verify: bool = True) -
     path.mkdir(parents=True, exist_ok=True)
     root = path.resolve()
     created = init_repository(root)
-    repo = Repository(root)
-    with workspace_lock(repo.git_dir):
+    with locked(root) as repo:
         repo.preflight()
         committer = repo.committer()
         settings_path = root / SETTINGS_FILE
@@ -171,8 +169,7 @@ def create_series(
     """Write ``series/<slug>/series.toml`` and commit it; returns its path."""
     import tomllib
 
-    from duologue.gitops import Repository
-    from duologue.lock import workspace_lock
+    from duologue.git.transaction import locked
 
     check_slug(slug, "series slug", "series new")
     authors = tuple(parse_author_option(value, i) for i, value in enumerate(author_options))
@@ -192,8 +189,7 @@ def create_series(
         parse_series(slug, tomllib.loads(text), shown)  # the same rules check applies
     except ConfigError as error:
         raise InvalidInput(error.message.replace(f"{shown}: ", "")) from None
-    repo = Repository(settings.root)
-    with workspace_lock(repo.git_dir):
+    with locked(settings.root) as repo:
         repo.preflight()
         repo.committer()
         if path.parent.exists():

@@ -8,7 +8,7 @@ commit must be exactly the merge of its sides, whose commits are replayed), with
 nothing on disk moving until the whole new history exists. A post of ours for a turn
 the remote already filled is not replayed: it goes back to ``drafts/`` as a reply to
 the new latest post, and a ref under ``refs/duologue/unpublished/`` keeps the original
-commit. The work tree then moves all or nothing (``sync_journal``).
+commit. The work tree then moves all or nothing (``duologue.git.sync_journal``).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from duologue.model import POST_FILE_PATTERN, Draft, Settings
 from duologue.posts import format_draft, parse_post
 
 if TYPE_CHECKING:  # GitPython stays out of import time
-    from duologue.gitops import CommitInfo, Repository
-    from duologue.sync_journal import ReturnedDraft
+    from duologue.git.repository import CommitInfo, Repository
+    from duologue.git.sync_journal import ReturnedDraft
 
 
 @dataclass(slots=True)
@@ -65,15 +65,12 @@ def _clashing_post(info: CommitInfo, advanced: set[str]) -> str | None:
 
 
 def sync_workspace(settings: Settings, remote: str | None) -> SyncResult:
-    from duologue.gitops import Repository
-    from duologue.journal import exclusive, fault_point
-    from duologue.sparse import refuse_hidden_files
-    from duologue.sync_journal import journal_path
+    from duologue.faults import fault_point
+    from duologue.git.sparse import refuse_hidden_files
+    from duologue.git.sync_journal import journal_path
+    from duologue.git.transaction import changing
 
-    repo = Repository(settings.root)
-    if repo.root.resolve() != settings.root.resolve():
-        raise GitFailure("sync needs the workspace at the root of its git repository.")
-    with exclusive(repo):
+    with changing(settings.root, whole_repository=True) as repo:
         branch = repo.preflight()
         refuse_hidden_files(settings.root, thorough=True)
         name, remote_branch = repo.upstream(branch, remote)
@@ -159,7 +156,7 @@ def _move(
     """The work tree, index and branch from ``local`` to ``tip``, all or nothing."""
     import secrets
 
-    from duologue.sync_journal import SyncJournal, check_work_tree, move_work_tree
+    from duologue.git.sync_journal import SyncJournal, check_work_tree, move_work_tree
 
     files = repo.tree_changes(local, tip)
     folders = check_work_tree(repo, files, drafts)
@@ -226,7 +223,7 @@ def _replay(
                 "`duologue check`."
             )
         tip = replayed
-    from duologue.sync_journal import ReturnedDraft
+    from duologue.git.sync_journal import ReturnedDraft
 
     # Everything the returned drafts need is worked out before anything on disk moves.
     in_tip = {repo.root / p for p in repo.list_tree(tip, "drafts")}

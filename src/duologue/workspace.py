@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from duologue.errors import ConfigError, InvalidInput, UnknownSeries, WorkspaceNotFound
 from duologue.files import read_text, relative
+from duologue.git.folder import DOT_GIT
 from duologue.model import POST_FILE_PATTERN, SLUG_PATTERN, Author, PostFile, Series, Settings
 from duologue.visible import describe, hidden_character, hidden_character_problem
 
@@ -36,7 +37,7 @@ SERIES_KEYS = {
     "authors",
 }
 AUTHOR_KEYS = {"handle", "name", "email", "url"}
-RESERVED_OUTPUT = {"series", "drafts", ".git", "templates"}
+RESERVED_OUTPUT = {"series", "drafts", DOT_GIT, "templates"}
 
 MAX_FEED_LIMIT = 1000
 """Posts in one feed at most: every subscriber's reader fetches the whole feed on each
@@ -258,7 +259,7 @@ def check_output_folder(output: str, shown: str) -> None:
     ):
         raise ConfigError(
             f"{shown}: `output` {output!r} must be a folder inside the workspace other than "
-            'series/, drafts/ or .git/, like "public".'
+            f'series/, drafts/ or {DOT_GIT}/, like "public".'
         )
 
 

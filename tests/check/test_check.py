@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from duologue.check import check_workspace
 from duologue.cli import app
-from duologue.gitops import forced_paths_lookup
+from duologue.git.repository import forced_paths_lookup
 from duologue.model import Problem
 from tests.cli.workspaces import (
     ANA,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from duologue.errors import GitFailure
-from duologue.gitops import check_remote_url
+from duologue.git.failures import check_remote_url
 
 
 @pytest.mark.parametrize(

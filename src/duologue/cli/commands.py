@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from duologue.cli import build_cmd, series_cmds, turn_cmds, workspace_cmds  # noqa: F401 - they register their commands
+# Imported for what importing does: each module registers its commands on ``app``.
+import duologue.cli.build_cmd
+import duologue.cli.turn_cmds
+import duologue.cli.workspace_cmds  # noqa: F401
 from duologue.cli.base import app
+from duologue.cli.series_cmds import series_app
 
-app.add_typer(series_cmds.series_app, name="series")
+app.add_typer(series_app, name="series")
 
 __all__ = ["app"]

@@ -49,8 +49,8 @@ def failure(error: BaseException) -> tuple[str, int] | None:
 def workspace_here() -> Settings:
     """The workspace around the current folder, after repairing an interrupted publish or
     sync; refused when a sparse checkout hides part of it."""
-    from duologue.repair import repair_if_interrupted
-    from duologue.sparse import refuse_hidden_files
+    from duologue.git.sparse import refuse_hidden_files
+    from duologue.git.transaction import repair_if_interrupted
     from duologue.workspace import open_workspace
 
     settings = open_workspace()

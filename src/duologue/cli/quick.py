@@ -15,18 +15,14 @@ from pathlib import Path
 
 def build_summary(out: Path | None, series: str | None, base_url: str | None) -> str:
     """Build the site of the workspace around the current folder; the line to print."""
-    from contextlib import nullcontext
-
     from duologue.cli.plain import workspace_here
-    from duologue.gitdir import find_git_dir
-    from duologue.lock import workspace_lock
+    from duologue.git.transaction import build_lock
     from duologue.site.build import build_site
     from duologue.site.progress import ProgressBar
 
     settings = workspace_here()
-    folder = find_git_dir(settings.root)
     # Two builds at once would interleave writes into the output folder and the cache.
-    with workspace_lock(folder) if folder else nullcontext(), ProgressBar() as progress:
+    with build_lock(settings.root), ProgressBar() as progress:
         result = build_site(
             settings, out=out, only_series=series, base_url=base_url, progress=progress
         )

@@ -130,9 +130,9 @@ def check(as_json: JsonOption = False) -> None:
     """Validate the whole workspace; exit 1 if anything is wrong."""
     from duologue.check import check_workspace
     from duologue.errors import CheckFailed
-    from duologue.gitops import forced_paths_lookup
-    from duologue.repair import repair_if_interrupted
-    from duologue.sparse import refuse_hidden_files
+    from duologue.git.repository import forced_paths_lookup
+    from duologue.git.sparse import refuse_hidden_files
+    from duologue.git.transaction import repair_if_interrupted
     from duologue.visible import printable
     from duologue.workspace import find_root
 

@@ -1,6 +1,6 @@
 """The build cache: what the previous build read and wrote, kept outside the output folder.
 
-It lives in the repository's git folder (``.git/duologue/build-cache/``), which git
+It lives in the repository's git folder (``duologue/build-cache/`` in it), which git
 never commits or serves, or under the user's cache folder when the workspace is
 not a git checkout. Losing it costs one full build, never a wrong one: every entry
 is checked against file signatures before it is trusted.
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from duologue.files import sweep_temp_files, write_atomic
-from duologue.gitdir import STATE_FOLDER, find_git_dir, owns_git_dir
+from duologue.git.folder import STATE_FOLDER, find_git_dir, owns_git_dir
 from duologue.model import Post
 from duologue.site.load import Signature, SourcePost
 from duologue.site.writer import Stamp
@@ -227,7 +227,7 @@ def _load(path: Path) -> Any:
 
     try:
         with path.open("rb") as handle:
-            data = pickle.loads(handle.read())  # noqa: S301 - our own file under .git (see module docstring)
+            data = pickle.loads(handle.read())  # noqa: S301 - our own file in the git folder (see docstring)
     except (
         OSError,
         EOFError,

@@ -27,6 +27,14 @@ from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 from gitdb.base import IStream
 
 from duologue.errors import GitFailure, HookFailed, InvalidInput, PushRejected
+from duologue.git.failures import (
+    check_remote_url,
+    explained,
+    first_line_of,
+    git_failure,
+    hook_output_text,
+    is_environment_failure,
+)
 
 # GitPython logs push errors as warnings; we report them ourselves, in one sentence.
 logging.getLogger("git").addHandler(logging.NullHandler())
@@ -49,7 +57,6 @@ QUIET_ENV = {
 }
 BATCH_SSH = "ssh -o BatchMode=yes"
 """ssh that fails instead of asking for a password, unless the user chose their own ssh."""
-SCP_STYLE = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:(?!/)")
 TRAILER = re.compile(r"^(?P<key>Duologue-[A-Za-z-]+):\s*(?P<value>.*)$", re.M)
 
 
@@ -69,156 +76,6 @@ class CommitInfo:
 class Person:
     name: str
     email: str
-
-
-def check_remote_url(url: str, remote: str) -> None:
-    """Refuse transports that run commands or read odd places (``ext::``, ``fd::``, ``-opt``)."""
-    candidate = url.strip()
-    if not candidate or candidate.startswith("-"):
-        raise GitFailure(
-            f"remote {remote!r} has URL {url!r}, which git could read as an option; refusing."
-        )
-    lowered = candidate.lower()
-    if lowered.startswith(("https://", "ssh://", "file://")):
-        return
-    if "::" in candidate or re.match(r"^[a-z][a-z0-9+.-]*://", lowered):
-        raise GitFailure(
-            f"remote {remote!r} has URL {url!r}, whose transport duologue does not allow; "
-            "use an https://, ssh:// or user@host:path URL, or a local path."
-        )
-    if (
-        SCP_STYLE.match(candidate)
-        or candidate.startswith(("/", "./", "../", "~"))
-        or ":" not in candidate
-    ):
-        return
-    raise GitFailure(
-        f"remote {remote!r} has URL {url!r}, which is not an https, ssh, user@host:path or "
-        "local-path URL; fix it with `git remote set-url`."
-    )
-
-
-def _explain(error: GitCommandError) -> str:
-    stderr = error.stderr if isinstance(error.stderr, str) else str(error.stderr or "")
-    lines = [
-        line.strip().removeprefix("stderr:").strip().strip("'").strip()
-        for line in stderr.splitlines()
-    ]
-    lines = [line for line in lines if line and not line.startswith("hint:")]
-    return lines[0] if lines else f"git exited with status {error.status}"
-
-
-LOCK_EXISTS = re.compile(r"unable to create '(?P<lock>[^']+\.lock)': file exists", re.I)
-REF_MOVED = re.compile(
-    r"is at [0-9a-f]{7,} but expected|reference already exists|unable to resolve reference", re.I
-)
-DISK_FULL = (
-    "no space left on device",
-    "disk quota exceeded",
-    "insufficient space",
-    "out of diskspace",
-)
-READ_ONLY = ("read-only file system",)
-NO_PERMISSION = ("permission denied", "insufficient permission", "operation not permitted")
-SIGNING = ("gpg", "sign", "failed to write commit object")
-BRANCH_MOVED = (
-    "the branch moved while duologue was working (another git or duologue process?); "
-    "nothing was changed. Try again."
-)
-
-
-def _stderr_text(error: GitCommandError) -> str:
-    raw = error.stderr if isinstance(error.stderr, str) else str(error.stderr or "")
-    return raw.strip().removeprefix("stderr:").strip().strip("'")
-
-
-def _line_with(text: str, needles: tuple[str, ...]) -> str:
-    """The first line of git's message holding one of ``needles``, without its prefix."""
-    for line in text.splitlines():
-        if any(needle in line.lower() for needle in needles):
-            return re.sub(r"^(error|fatal):\s*", "", line.strip().strip("'"))
-    return text.splitlines()[0] if text else ""
-
-
-def classify_git_stderr(
-    stderr: str, doing: str, *, ref_update: bool = False, signing: bool = False
-) -> str:
-    """The one place git's own failure text becomes a sentence saying the real cause and
-    what to do. ``doing`` completes "git could not …"; ``ref_update``: the command was a
-    compare-and-swap of a branch, so a ref that moved means another process got there;
-    ``signing``: the command was asked to sign."""
-    lowered = stderr.lower()
-    lock = LOCK_EXISTS.search(stderr)
-    if lock:
-        return (
-            f"git could not {doing}: {lock['lock']} exists, so another git process is running "
-            f"here or one crashed and left a stale lock; if no git is running, remove "
-            f"{lock['lock']}, then try again."
-        )
-    if any(needle in lowered for needle in DISK_FULL):
-        return (
-            f"git could not {doing}: the disk is full ({_line_with(stderr, DISK_FULL)}); free "
-            "some space, then try again."
-        )
-    if any(needle in lowered for needle in READ_ONLY):
-        return (
-            f"git could not {doing}: the repository is on a read-only file system "
-            f"({_line_with(stderr, READ_ONLY)}); make it writable, then try again."
-        )
-    if any(needle in lowered for needle in NO_PERMISSION):
-        return (
-            f"git could not {doing}: permission denied ({_line_with(stderr, NO_PERMISSION)}); "
-            "make the repository's .git folder writable for you, then try again."
-        )
-    if signing and any(needle in lowered for needle in SIGNING):
-        return (
-            f"git could not {doing}: signing failed ({_line_with(stderr, SIGNING)}), and "
-            "commit.gpgSign asks for signed commits; check that `git config user.signingkey` "
-            "names a key gpg can use without a prompt here (`echo test | gpg --clearsign`), "
-            "or turn commit.gpgSign off for this repository, then try again."
-        )
-    if ref_update and REF_MOVED.search(stderr):
-        return BRANCH_MOVED
-    first = _line_with(stderr, ("error", "fatal")) or "git failed"
-    return f"git could not {doing}: {first.rstrip('.')}."
-
-
-def git_failure(
-    error: GitCommandError, doing: str, *, ref_update: bool = False, signing: bool = False
-) -> GitFailure:
-    """``classify_git_stderr`` of a failed git command, as the error duologue raises."""
-    text = _stderr_text(error)
-    return GitFailure(classify_git_stderr(text, doing, ref_update=ref_update, signing=signing))
-
-
-@contextmanager
-def explained(doing: str, *, ref_update: bool = False, signing: bool = False) -> Iterator[None]:
-    """Turn a git failure (or a file-system one while writing objects in-process) into a
-    ``GitFailure`` naming the real cause."""
-    from duologue.errors import os_error_message
-
-    try:
-        yield
-    except GitCommandError as error:
-        raise git_failure(error, doing, ref_update=ref_update, signing=signing) from None
-    except OSError as error:
-        raise GitFailure(f"git could not {doing}: {os_error_message(error)}") from None
-
-
-HOOK_OUTPUT_LINES = 40
-HOOK_OUTPUT_CHARS = 4000
-
-
-def hook_output_text(output: str) -> str:
-    """A hook's output for a message: control characters shown as ``?``, at most 40 lines."""
-    cleaned = "".join(
-        ch if ch in "\n\t" or (ord(ch) >= 32 and ord(ch) != 127) else "?"
-        for ch in output[:HOOK_OUTPUT_CHARS]
-    )
-    lines = [line.rstrip() for line in cleaned.strip("\n").splitlines()]
-    if len(lines) > HOOK_OUTPUT_LINES:
-        lines = [*lines[:HOOK_OUTPUT_LINES], "…"]
-    return "\n".join(f"  {line}" for line in lines)
 
 
 class Repository:
@@ -730,7 +587,7 @@ class Repository:
                 env=self.network_env(),
             )
         except GitCommandError as error:
-            reason = _explain(error)
+            reason = first_line_of(error)
             if "couldn't find remote ref" in reason.lower():
                 return None
             raise GitFailure(f"could not fetch from {remote!r}: {reason}.") from None
@@ -770,7 +627,7 @@ class Repository:
             confirmed = self.remote_sha(remote, remote_branch)
         except GitCommandError as error:
             raise GitFailure(
-                f"could not confirm the push with {remote!r}: {_explain(error)}."
+                f"could not confirm the push with {remote!r}: {first_line_of(error)}."
             ) from None
         if confirmed != local:
             raise GitFailure(
@@ -883,13 +740,10 @@ class Repository:
             else:
                 self.run("read-tree", "-m", "-u", new)
         except GitCommandError as error:
-            stderr = _stderr_text(error).lower()
-            if LOCK_EXISTS.search(stderr) or any(
-                needle in stderr for needle in (*DISK_FULL, *READ_ONLY, *NO_PERMISSION)
-            ):
+            if is_environment_failure(error):
                 raise git_failure(error, "update the work tree") from None
             raise GitFailure(
-                f"your local changes would be overwritten ({_explain(error)}); commit or stash "
+                f"your local changes would be overwritten ({first_line_of(error)}); commit or stash "
                 "them, then run `duologue sync` again."
             ) from None
         self.move_branch(branch, new, old, "duologue: sync")
@@ -924,7 +778,7 @@ class Repository:
                 env=self.network_env(),
             )
         except GitCommandError as error:
-            reason = _explain(error)
+            reason = first_line_of(error)
             if "couldn't find remote ref" in reason.lower():
                 self.delete_ref(ref)
                 return None
@@ -936,7 +790,7 @@ class Repository:
             self.run("update-ref", "-m", reason, ref, new)
         except GitCommandError as error:
             raise GitFailure(
-                f"git could not update {ref} ({_explain(error)}); run the command again."
+                f"git could not update {ref} ({first_line_of(error)}); run the command again."
             ) from None
 
     def delete_ref(self, ref: str) -> None:
@@ -1015,7 +869,7 @@ class Repository:
         assert popen is not None  # a process that was just started
         _, stderr = popen.communicate(data)
         if popen.returncode:
-            reason = _explain(GitCommandError(command, popen.returncode, stderr))
+            reason = first_line_of(GitCommandError(command, popen.returncode, stderr))
             raise GitFailure(
                 f"git could not update its index ({reason}); run any duologue command to try again."
             )

@@ -1,9 +1,9 @@
 """Making ``publish`` all or nothing, even when the process is killed midway.
 
-Before the branch moves, publish writes a small journal under the git dir naming
+Before the branch moves, publish writes a small journal in the git folder naming
 the old and new commits and the files it touches. Every duologue command that
-writes takes the workspace lock and first finishes or undoes an interrupted
-publish: if the branch holds the new commit the remaining steps are completed
+writes enters through ``duologue.git.transaction``, which takes the workspace lock and
+first finishes or undoes an interrupted publish: if the branch holds the new commit the remaining steps are completed
 (roll forward); if it still holds the old one the half-written post is removed
 (roll back). The draft is only ever removed after the commit that holds its text.
 """
@@ -13,17 +13,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from duologue.faults import fault_point
 from duologue.files import relative, sweep_temp_files, write_atomic
-from duologue.gitdir import JOURNAL_NAME
-from duologue.gitops import Repository
-from duologue.lock import workspace_lock
+from duologue.git.folder import JOURNAL_NAME
+from duologue.git.repository import Repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,13 +51,6 @@ def write_journal(repo: Repository, journal: PublishJournal) -> None:
 def clear_journal(repo: Repository) -> None:
     with contextlib.suppress(FileNotFoundError):
         journal_path(repo).unlink()
-
-
-def fault_point(step: str) -> None:
-    """Test hook: ``DUOLOGUE_FAULT=<step>`` kills this process right here, as a crash would.
-    The fault-injection tests use it to prove every step is recoverable."""
-    if os.environ.get("DUOLOGUE_FAULT") == step:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _file_sha(path: Path) -> str | None:
@@ -158,20 +147,3 @@ def recover(repo: Repository) -> str | None:
     clear_journal(repo)
     sweep_after(repo, journal)
     return f"undid an interrupted publish of {journal.post_path}; the draft is untouched.{kept}"
-
-
-def recover_interrupted(repo: Repository) -> str | None:
-    """Finish or undo an interrupted publish or sync (the lock held); what was done."""
-    from duologue.sync_journal import recover_sync
-
-    done = [m for m in (recover(repo), recover_sync(repo)) if m]
-    return " ".join(done) or None
-
-
-@contextmanager
-def exclusive(repo: Repository) -> Iterator[Repository]:
-    """Hold the workspace lock, after repairing any interrupted publish or sync."""
-    with workspace_lock(repo.git_dir):
-        if recover_interrupted(repo) is None:
-            sweep_after(repo, None)
-        yield repo

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from duologue.errors import WorkspaceBusy
-from duologue.gitdir import LOCK_NAME
+from duologue.git.folder import LOCK_NAME
 
 POLL_SECONDS = 0.05
 

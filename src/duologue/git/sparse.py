@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from duologue.errors import GitFailure
-from duologue.gitdir import find_git_dir
+from duologue.git.folder import find_git_dir
 
 
 def refuse_hidden_files(root: Path, *, thorough: bool = False) -> None:
@@ -22,7 +22,7 @@ def refuse_hidden_files(root: Path, *, thorough: bool = False) -> None:
     folder = find_git_dir(root)
     if folder is None or not (thorough or (folder / "info" / "sparse-checkout").exists()):
         return
-    from duologue.gitops import Repository
+    from duologue.git.repository import Repository
 
     repo = Repository(root)
     prefix = root.resolve().relative_to(repo.root.resolve()).as_posix()

@@ -6,8 +6,7 @@ at all. It is the nearest ``.git`` at or above the workspace — a folder, or a 
 points to one (``gitdir: …``, as worktrees and submodules write) — which is where
 GitPython's ``search_parent_directories`` finds it too, so a workspace that ``init``
 made in a subfolder of a repository takes the same lock, journals and cache in every
-command. This module and ``duologue.gitops`` are the only ones that know how git lays
-out a repository.
+command. It imports nothing but ``pathlib``.
 """
 
 from __future__ import annotations
@@ -21,9 +20,9 @@ DOT_GIT = ".git"
 LOCK_NAME = "duologue.lock"
 """The lock every command that changes the clone (and the build) holds: ``duologue.lock``."""
 JOURNAL_NAME = "duologue-publish.json"
-"""An interrupted ``publish``'s journal (``duologue.journal``)."""
+"""An interrupted ``publish``'s journal (``duologue.git.publish_journal``)."""
 SYNC_JOURNAL_NAME = "duologue-sync.json"
-"""An interrupted ``sync``'s journal (``duologue.sync_journal``)."""
+"""An interrupted ``sync``'s journal (``duologue.git.sync_journal``)."""
 STATE_FOLDER = "duologue"
 """The build cache's folder."""
 

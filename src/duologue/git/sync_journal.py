@@ -37,10 +37,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from duologue.errors import GitFailure, WriteFailed
+from duologue.faults import fault_point
 from duologue.files import write_atomic
-from duologue.gitdir import SYNC_JOURNAL_NAME
-from duologue.gitops import Repository, TreeChange
-from duologue.journal import fault_point
+from duologue.git.folder import SYNC_JOURNAL_NAME
+from duologue.git.repository import Repository, TreeChange
 
 REGULAR = "100644"
 EXECUTABLE = "100755"
