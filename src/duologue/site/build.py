@@ -26,9 +26,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,15 +36,15 @@ from duologue import __version__
 from duologue.errors import BuildError, UnknownSeries
 from duologue.model import Series, Settings
 from duologue.site import cache as build_cache
+from duologue.site.changes import changed_series, in_scope
 from duologue.site.keys import RENDER_VERSION, digest
 from duologue.site.load import PACKAGE_TEMPLATES, STYLESHEET, scan_inputs, signature_of
 from duologue.site.stamps import stamps_checked_aside
-from duologue.site.writer import Writer, holds, remove_abandoned, staged_folder
+from duologue.site.writer import Writer, remove_abandoned, staged_folder
 from duologue.workspace import RESERVED_OUTPUT, check_base_url, load_series, series_toml_path
 
 if TYPE_CHECKING:
     from duologue.site.load import InputScan, Signature
-    from duologue.site.plan import Output
     from duologue.site.render import Progress
     from duologue.site.series_build import SeriesJob, SeriesOutcome
 
@@ -196,10 +195,11 @@ def _build_site(
     series = {s.slug: s for s in _load_all_series(settings, scan)}
     dirty = None
     if only_series is None and out_dir.is_dir():
-        dirty = _changed_series(scan, signatures, options, manifest, out_dir, outputs_held)
+        dirty = changed_series(scan, signatures, options, manifest, out_dir, outputs_held)
     from duologue.site.plan import new_outputs, stale_outputs
     from duologue.site.render import body_context
     from duologue.site.series_build import SeriesJob
+    from duologue.site.site_wide import write_site_wide
 
     with staged_folder(out_dir) as (target, new_folder):
         (folder / "jinja").mkdir(parents=True, exist_ok=True)  # the templates' bytecode
@@ -221,13 +221,13 @@ def _build_site(
         planned = [output for outcome in built.values() for output in outcome.outputs]
         rendered = sum(outcome.rendered for outcome in built.values())
         if whole:
-            site_wide, rendered_site_wide = _write_site_wide(job, built, writer)
+            site_wide, rendered_site_wide = write_site_wide(job, built, writer)
             planned += site_wide
             rendered += rendered_site_wide
-        in_scope = _in_scope(None if whole else set(built))
-        for relpath in stale_outputs(planned, manifest, in_scope):
+        answered_for = in_scope(None if whole else set(built))
+        for relpath in stale_outputs(planned, manifest, answered_for):
             writer.remove(relpath)  # a page of a renamed or removed post
-        outputs = new_outputs(planned, manifest, writer.stamps, in_scope)
+        outputs = new_outputs(planned, manifest, writer.stamps, answered_for)
     states = _series_states(built, manifest, only_series, whole)
     build_cache.save_manifest(
         folder, out_key, build_cache.Manifest(options, signatures, outputs, states)
@@ -286,117 +286,14 @@ def _build_series(
     site feed shows a change of theirs, the others are built too (their files mostly
     kept), as the site-wide files need what each series shows."""
     from duologue.site.series_build import build_series
+    from duologue.site.site_wide import shows_site_wide
 
     if only_series is not None:
         return build_series(job, [only_series], writer, report), False
     built = build_series(job, sorted(dirty or job.series), writer, report)
     if dirty is None:
         return built, True
-    if not _shows_site_wide(built, job.manifest, job.settings.feed_limit):
+    if not shows_site_wide(built, job.manifest, job.settings.feed_limit):
         return built, False
     built.update(build_series(job, sorted(job.series.keys() - dirty), writer, report))
     return dict(sorted(built.items())), True
-
-
-def _shows_site_wide(
-    built: dict[str, SeriesOutcome], manifest: build_cache.Manifest, limit: int
-) -> bool:
-    """Whether the site index or the site feed changes with the ``built`` series."""
-    from duologue.site.plan import site_feed_rows
-
-    for slug, outcome in built.items():
-        old = manifest.series[slug]
-        if (outcome.state.index_part, outcome.state.post_count) != (
-            old.index_part,
-            old.post_count,
-        ):
-            return True
-    states = {**manifest.series, **{slug: outcome.state for slug, outcome in built.items()}}
-    return site_feed_rows(states, limit) != site_feed_rows(manifest.series, limit)
-
-
-def _write_site_wide(
-    job: SeriesJob, built: dict[str, SeriesOutcome], writer: Writer
-) -> tuple[list[Output], int]:
-    """The site index, the site feed and the stylesheet, from what every series showed:
-    planned, and those that changed rendered and written; gives the planned outputs and
-    how many were rendered."""
-    from duologue.site.feeds import site_feed
-    from duologue.site.linking import Site
-    from duologue.site.pages import PageRenderer
-    from duologue.site.plan import feed_part, outputs_to_render, site_feed_rows, site_wide_outputs
-
-    settings = job.settings
-    rows, complete = site_feed_rows({s: o.state for s, o in built.items()}, settings.feed_limit)
-    stylesheet = STYLESHEET.read_bytes()
-    planned = site_wide_outputs(
-        [outcome.state.index_part for outcome in built.values()],
-        [feed_part(built[slug].key, key) for _micros, slug, _turn, _index, key in rows],
-        complete,
-        job.global_key,
-        digest(RENDER_VERSION, stylesheet.hex()),
-    )
-    todo = outputs_to_render(planned, job.manifest, writer.kept)
-    renderer = PageRenderer(settings.root, job.folder / "jinja")
-    for output in todo:
-        if output.kind == "css":
-            writer.write(output.relpath, stylesheet)
-        elif output.kind == "index":
-            entries = [outcome.index_entry for outcome in built.values()]
-            writer.write(
-                output.relpath, renderer.site_index(Site(settings.title, job.url, {}), entries)
-            )
-        elif output.kind == "site-feed":
-            items = [built[slug].feed_items[index] for _m, slug, _t, index, _k in rows]
-            writer.write(output.relpath, site_feed(settings.title, job.url, items, complete))
-    return planned, len(todo)
-
-
-def _in_scope(series: set[str] | None) -> Callable[[str], bool]:
-    """Which of the last build's files this build answers for: all (``None``), or those
-    of ``series``; the others stay as the manifest has them."""
-    if series is None:
-        return lambda _relpath: True
-    return lambda relpath: relpath.partition("/")[0] in series
-
-
-def _changed_series(
-    scan: InputScan,
-    signatures: dict[str, Signature],
-    options: str,
-    manifest: build_cache.Manifest,
-    out_dir: Path,
-    outputs_held: bool,
-) -> set[str] | None:
-    """The series whose inputs or output files changed, and those whose ``[[other#N]]``
-    references point into them: all a rebuild needs to build, unless the site index or
-    the site feed changes too (``_shows_site_wide``). None when this cannot be decided
-    from the manifest — other options, another workspace setting or template, a series
-    added or removed, a touched site-wide file: then every series is built."""
-    if manifest.options != options or set(manifest.series) != set(scan.series):
-        return None
-    old_by_series: dict[str, dict[str, Signature]] = {slug: {} for slug in scan.series}
-    new_by_series: dict[str, dict[str, Signature]] = {slug: {} for slug in scan.series}
-    for source, grouped in ((manifest.inputs, old_by_series), (signatures, new_by_series)):
-        for relpath, signature in source.items():
-            if relpath.startswith("series/"):
-                group = grouped.get(relpath.split("/", 2)[1])
-                if group is None:
-                    return None
-                group[relpath] = signature
-            elif manifest.inputs.get(relpath) != signature or relpath not in signatures:
-                return None  # duologue.toml, a template or the package changed
-    changed = {slug for slug in scan.series if old_by_series[slug] != new_by_series[slug]}
-    dirty = set(changed)
-    prefix = f"{out_dir}{os.sep}"
-    # Which series have touched output files, unless the no-op check found none.
-    for relpath, (_key, stamp) in () if outputs_held else manifest.outputs.items():
-        if not holds(prefix + relpath, stamp):
-            slug, slash, _rest = relpath.partition("/")
-            if not slash or slug not in new_by_series:
-                return None  # a site-wide file was touched
-            dirty.add(slug)
-    for slug, state in manifest.series.items():
-        if changed.intersection(state.references):
-            dirty.add(slug)  # its references show titles and URLs of a changed series
-    return dirty or None
