@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from duologue.errors import DuologueError
+from duologue.errors import CheckFailed, DuologueError
 from duologue.files import relative
 from duologue.links import find_references, reference_problem
 from duologue.model import (
@@ -65,6 +65,29 @@ class _Findings:
         prefix = f"{shown}: "
         # Loader messages already start with the path; do not say it twice.
         self.problems.append(Problem(shown, level, message.removeprefix(prefix)))
+
+
+def check_clone(root: Path) -> list[Problem]:
+    """``duologue check``: every problem in the workspace at ``root`` of a git clone, after
+    an interrupted publish or sync is repaired, with the posts git records as forced
+    (``Duologue-Forced``) not reported out of rotation. Refused when git keeps workspace
+    files out of the work tree: what is not there cannot be checked."""
+    from duologue.git.repository import forced_paths_lookup
+    from duologue.git.sparse import refuse_hidden_files
+    from duologue.git.transaction import repair_if_interrupted
+
+    repair_if_interrupted(root)
+    refuse_hidden_files(root, thorough=True)
+    return check_workspace(root, forced_paths_lookup(root))
+
+
+def verdict(problems: list[Problem]) -> str:
+    """The line ``check`` ends with; raises ``CheckFailed`` (exit 1) when any is an error."""
+    errors = sum(1 for problem in problems if problem.level == "error")
+    if errors:
+        raise CheckFailed(f"{errors} error(s) found; fix them and run `duologue check` again.")
+    warned = f" ({len(problems)} warning(s))" if problems else ""
+    return f"workspace is in order{warned}"
 
 
 def check_workspace(

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+from duologue.committed_posts import post_paths_at, read_post_at
 from duologue.errors import InvalidInput, NotYourTurn
 from duologue.faults import fault_point
 from duologue.files import create_exclusive, is_inside, read_text, relative
@@ -17,7 +18,6 @@ from duologue.git.publish_journal import (
     write_journal,
 )
 from duologue.git.transaction import changing
-from duologue.history import post_paths_at, read_post_at
 from duologue.identity import Identity, require_author
 from duologue.links import find_references
 from duologue.model import Author, Draft, Post, Series, Settings, post_file_name

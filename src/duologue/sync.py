@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from duologue.committed_posts import post_paths_at, read_post_at
 from duologue.errors import GitFailure
-from duologue.history import post_paths_at, read_post_at
 from duologue.model import POST_FILE_PATTERN, Draft, Settings
 from duologue.posts import format_draft, parse_post
 

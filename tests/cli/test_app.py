@@ -234,7 +234,7 @@ def _summary(text: str) -> str:
 
 
 def test_a_bare_build_says_what_the_typer_command_says(tmp_path: Path, invoke: Invoke) -> None:
-    """``duologue build`` alone skips Typer (duologue.cli.quick); with an option it goes
+    """``duologue build`` alone skips Typer (duologue.cli.bare_build); with an option it goes
     through the Typer command. Same build, same line, same exit code, same errors."""
     quick_ws = sample_workspace(tmp_path / "quick", posts=3)
     typer_ws = sample_workspace(tmp_path / "typer", posts=3)

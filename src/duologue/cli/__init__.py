@@ -1,9 +1,11 @@
-"""The ``duologue`` command line: one Typer app (``duologue.cli.commands``), one file per
-group of commands.
+"""The ``duologue`` command line: the Typer app with every command
+(``duologue.cli.typer_app``), the bare ``duologue build`` (``duologue.cli.bare_build``),
+what both share (``duologue.cli.shared``) and how every command meets Ctrl-C and a
+closed pipe (``duologue.cli.edges``).
 
 Start-up imports only Typer and the standard library; each command imports the core it
 needs when it runs, so ``duologue --help`` stays fast. A bare ``duologue build``, the
-command run after every edit, does not import Typer at all (``duologue.cli.quick``).
+command run after every edit, does not import Typer at all (``duologue.cli.bare_build``).
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ def main() -> None:
 
 def _command() -> int:
     if sys.argv[1:] == ["build"]:
-        from duologue.cli.quick import build_now
+        from duologue.cli.bare_build import build_now
 
         return build_now()
-    from duologue.cli.commands import app
+    from duologue.cli.typer_app import app
 
     app()
     return 0
@@ -38,7 +40,7 @@ def __getattr__(name: str) -> Any:
     # ``from duologue.cli import app`` (tests, other programs): the app with its commands,
     # loaded when asked for, so that importing this package does not import Typer.
     if name == "app":
-        from duologue.cli.commands import app
+        from duologue.cli.typer_app import app
 
         return app
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -65,7 +65,7 @@ def run(command: Callable[[], int]) -> NoReturn:
 def answered_here(error: BaseException) -> bool:
     """True for what ``run`` reports itself, the same way for every command: anything after
     Ctrl-C, and a write to an output whose reader has gone. Whoever catches one of these
-    lets it go on up (``duologue.cli.plain.failure`` returns None)."""
+    lets it go on up (``duologue.cli.shared.failure`` returns None)."""
     if _State.interrupted:
         return True
     if isinstance(error, BrokenPipeError) and _an_output_closed():

@@ -1,5 +1,5 @@
 """``duologue init`` and ``duologue series new``: creating a workspace and a series,
-each as one commit made through ``duologue.git.repository``.
+each as one commit, the workspace lock held (``duologue.git.transaction.locked``).
 """
 
 from __future__ import annotations

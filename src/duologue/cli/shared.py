@@ -1,9 +1,9 @@
 """What commands share that needs no Typer: the line and exit code a failure gives, and
 the workspace around the current folder.
 
-The Typer app (``duologue.cli.base``) reports every failure through ``failure``, and so
-does the quick path of a bare ``duologue build`` (``duologue.cli.quick``), which runs
-without importing Typer at all.
+The Typer app (``duologue.cli.typer_app``) reports every failure through ``failure``,
+and so does a bare ``duologue build`` (``duologue.cli.bare_build``), which runs without
+importing Typer at all.
 """
 
 from __future__ import annotations
