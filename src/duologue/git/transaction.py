@@ -49,13 +49,6 @@ def locked(root: Path, *, whole_repository: bool = False) -> Iterator[Repository
         yield repo
 
 
-def opened(root: Path) -> Repository:
-    """The repository holding ``root``, for reading only (no lock, no repair)."""
-    from duologue.git.repository import Repository
-
-    return Repository(root)
-
-
 def build_lock(root: Path) -> AbstractContextManager[object]:
     """The workspace lock for a build, or nothing to hold outside any repository."""
     folder = find_git_dir(root)
