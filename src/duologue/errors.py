@@ -15,9 +15,12 @@ class DuologueError(Exception):
 
     exit_code: int = 1
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, detail: str = "") -> None:
         super().__init__(message)
         self.message = message
+        self.detail = detail
+        """Lines printed under the message, as they are (what a hook printed, already
+        bounded): the message stays one sentence on one line."""
 
     def __str__(self) -> str:
         return self.message
@@ -56,7 +59,7 @@ class PushRejected(GitFailure):
 
 
 class HookFailed(GitFailure):
-    """One of the user's git hooks refused (exit status not 0); the message holds its output."""
+    """One of the user's git hooks refused (exit status not 0); its output is the detail."""
 
 
 class WorkspaceBusy(DuologueError):

@@ -158,6 +158,7 @@ def _move(
 
     from duologue.git.sync_journal import SyncJournal, check_work_tree, move_work_tree
 
+    repo.refuse_paths_git_refuses(tip)
     files = repo.tree_changes(local, tip)
     folders = check_work_tree(repo, files, drafts)
     journal = SyncJournal(
@@ -183,11 +184,16 @@ def _check_merges(repo: Repository, merges: list[str]) -> None:
         parents = repo.parents(merge)
         if len(parents) != 2 or repo.merged_tree(parents[0], parents[1]) != repo.tree_of(merge):
             subject = repo.commit_info(merge).subject
+            unrelated = len(parents) == 2 and not repo.share_history(parents[0], parents[1])
+            what = (
+                "merges two sides that share no history"
+                if unrelated
+                else "holds more than its two sides (a resolved conflict, or a third side)"
+            )
             raise GitFailure(
-                f"your merge commit {merge[:10]} ({subject}) holds more than its two sides "
-                "(a resolved conflict, or a third side), which sync cannot replay; nothing was "
-                "changed. Rebase it by hand with `git pull --rebase=merges`, then run "
-                "`duologue check`."
+                f"your merge commit {merge[:10]} ({subject}) {what}, which sync cannot "
+                "replay; nothing was changed. Rebase it by hand with `git pull "
+                "--rebase=merges`, then run `duologue check`."
             )
 
 

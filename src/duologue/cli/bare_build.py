@@ -4,7 +4,7 @@ It is the command run after every edit, and most often finds nothing to do: then
 importing Typer (~40 ms) was a quarter of its time. ``duologue.cli.main`` sends exactly
 ``duologue build`` here; with any option, ``--help`` included, Typer parses it as
 usual. Both ways do the same build (``build_summary``), print the same line, and report
-a failure through the same ``duologue.cli.shared.failure``.
+a failure through the same ``duologue.cli.edges.failure``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def build_summary(out: Path | None, series: str | None, base_url: str | None) ->
 
 def build_now() -> int:
     """``duologue build``: the exit code, after printing what the Typer command prints."""
-    from duologue.cli.shared import failure
+    from duologue.cli.edges import failure
 
     try:
         # The line's own printing too, as in the Typer command (a closed pipe, say).

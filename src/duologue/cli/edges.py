@@ -11,8 +11,9 @@ quick ``duologue build`` alike: Ctrl-C, and a reader that stops reading.
   SIGPIPE itself stays ignored, as Python sets it: its default would also kill duologue
   when a git process it writes to stops early, midway through a change.
 
-Nothing here imports more than the standard library's ``signal``: it runs before the
-imports it guards.
+Every failure a command raises becomes its one line and exit code here too (``failure``),
+for the Typer app and the bare build alike. Nothing here imports more than the standard
+library's ``signal`` at start-up: it runs before the imports it guards.
 """
 
 from __future__ import annotations
@@ -48,13 +49,15 @@ def run(command: Callable[[], int]) -> NoReturn:
         code = command()
     except SystemExit as stop:
         code = _exit_code(stop.code)
+        if code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":
+            # Click's own answer to a closed pipe while Typer parses the options
+            # (`duologue --help | head -1`): it wraps stdout so, then exits 1.
+            _State.closed = True
     except KeyboardInterrupt:
         _State.interrupted = True  # not through _on_interrupt: report it all the same
         code = INTERRUPTED
     except BaseException as error:
-        if not answered_here(error):
-            raise  # DUOLOGUE_DEBUG=1: the traceback it asks for
-        code = 1
+        code = _reported(error)
     try:
         code = _finish(code)
     except KeyboardInterrupt:  # pressed just as the command ended, before _finish began
@@ -62,10 +65,57 @@ def run(command: Callable[[], int]) -> NoReturn:
     raise SystemExit(code)
 
 
+def _reported(error: BaseException) -> int:
+    """The exit code for what reached the top outside a command's own reporting (an
+    OSError while Typer prints ``--help`` to a full disk), after its one line; re-raised
+    when it asks for a traceback (a bug, or ``DUOLOGUE_DEBUG=1``)."""
+    if answered_here(error):
+        return 1
+    reported = failure(error)
+    if reported is None:
+        raise error
+    _write_stderr(reported[0] + "\n")
+    return reported[1]
+
+
+def failure(error: BaseException) -> tuple[str, int] | None:
+    """``(error line, exit code)`` for what a command raised, or None when it must go on up:
+    anything but an ``Exception`` or an interrupt, what ``duologue.cli.edges`` answers
+    itself (Ctrl-C in the real process, a closed output), and with ``DUOLOGUE_DEBUG=1``
+    set, duologue's own errors and its bugs (to show where they come from)."""
+    from duologue.errors import DuologueError, os_error_message
+    from duologue.visible import printable  # a message may quote a hostile name or path
+
+    if answered_here(error):  # Ctrl-C, a closed pipe: the same for every command
+        return None
+    debug = os.environ.get("DUOLOGUE_DEBUG") == "1"
+    if isinstance(error, DuologueError):
+        if debug:
+            return None
+        # Every line made printable on its own: a hook's lines stay lines, and nothing in
+        # them can move the cursor or hide text.
+        shown = [printable(error.message), *map(printable, error.detail.splitlines())]
+        return "error: " + "\n".join(shown), error.exit_code
+    if isinstance(error, KeyboardInterrupt):
+        return "error: interrupted.", 130
+    if isinstance(error, OSError) and not debug:  # a full disk, a read-only folder...
+        return f"error: {printable(os_error_message(error))}", 1
+    if isinstance(error, Exception):  # a bug in duologue: still one sentence, not a traceback
+        if debug:
+            return None
+        return (
+            f"error: duologue failed unexpectedly ({type(error).__name__}: "
+            f"{printable(str(error))}); "
+            "run again with DUOLOGUE_DEBUG=1 to see where, and please report it.",
+            1,
+        )
+    return None
+
+
 def answered_here(error: BaseException) -> bool:
     """True for what ``run`` reports itself, the same way for every command: anything after
     Ctrl-C, and a write to an output whose reader has gone. Whoever catches one of these
-    lets it go on up (``duologue.cli.shared.failure`` returns None)."""
+    lets it go on up (``failure`` returns None)."""
     if _State.interrupted:
         return True
     if isinstance(error, BrokenPipeError) and _an_output_closed():
@@ -89,9 +139,17 @@ def _finish(code: int) -> int:
         _write_stderr("error: interrupted.\n")
     try:
         sys.stdout.flush()
-    except (OSError, ValueError):
+    except (OSError, ValueError) as error:
         if _an_output_closed():
             _State.closed = True
+        else:
+            # What waited in Python's buffer cannot be written (a full disk): say so, once
+            # (unless the command has reported a failure already), and let it go, or
+            # Python's own flush at exit fails again and prints "Exception ignored".
+            _discard(1)
+            if code == 0:
+                code = 1
+                _write_stderr(f"error: {_unwritten(error)}\n")
     if _State.closed:
         code = CLOSED_PIPE if code != INTERRUPTED else code
         _quiet_closed_outputs()
@@ -114,6 +172,27 @@ def _write_stderr(text: str) -> None:
     except (OSError, ValueError):
         if _an_output_closed():
             _State.closed = True
+        else:
+            _discard(2)  # nowhere to say it: drop it rather than fail again at exit
+
+
+def _unwritten(error: BaseException) -> str:
+    """The sentence for output that could not be written."""
+    if isinstance(error, OSError):
+        from duologue.errors import os_error_message
+
+        return os_error_message(error)
+    return "the output could not be written."
+
+
+def _discard(fd: int) -> None:
+    """Point ``fd`` at /dev/null, so that what is still buffered for it goes nowhere."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+    except OSError:
+        pass
 
 
 def _an_output_closed() -> bool:
@@ -141,9 +220,4 @@ def _quiet_closed_outputs() -> None:
     recommend this)."""
     for fd in (1, 2):
         if _reader_gone(fd):
-            try:
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, fd)
-                os.close(devnull)
-            except OSError:
-                pass
+            _discard(fd)

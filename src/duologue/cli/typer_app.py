@@ -2,7 +2,7 @@
 
 Each command imports the core module that does its work when it runs, so ``duologue
 --help`` loads Typer and nothing heavy. Every failure becomes one ``error: …`` line and
-its exit code in ``DuologueGroup``, through ``duologue.cli.shared.failure``, as it does
+its exit code in ``DuologueGroup``, through ``duologue.cli.edges.failure``, as it does
 for the bare ``duologue build`` (``duologue.cli.bare_build``), which never loads this
 module.
 """
@@ -16,7 +16,8 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from duologue.cli.shared import failure, workspace_here
+from duologue.cli.edges import failure
+from duologue.cli.shared import workspace_here
 
 
 class DuologueGroup(TyperGroup):

@@ -88,23 +88,9 @@ def _line_with(text: str, needles: tuple[str, ...]) -> str:
     return text.splitlines()[0] if text else ""
 
 
-def is_environment_failure(error: GitCommandError) -> bool:
-    """Git failed for a reason outside the repository's content (a lock left behind, a
-    full or read-only disk, permissions), rather than refusing what it was asked."""
-    stderr = stderr_text(error)
-    lowered = stderr.lower()
-    return bool(LOCK_EXISTS.search(stderr)) or any(
-        needle in lowered for needle in (*DISK_FULL, *READ_ONLY, *NO_PERMISSION)
-    )
-
-
-def classify_git_stderr(
-    stderr: str, doing: str, *, ref_update: bool = False, signing: bool = False
-) -> str:
-    """The one place git's own failure text becomes a sentence saying the real cause and
-    what to do. ``doing`` completes "git could not …"; ``ref_update``: the command was a
-    compare-and-swap of a branch, so a ref that moved means another process got there;
-    ``signing``: the command was asked to sign."""
+def local_cause(stderr: str, doing: str) -> str | None:
+    """The sentence for a failure whose cause is here, not in what git was asked: a lock
+    left behind, a full or read-only disk, a permission; None for any other."""
     lowered = stderr.lower()
     lock = LOCK_EXISTS.search(stderr)
     if lock:
@@ -128,6 +114,35 @@ def classify_git_stderr(
             f"git could not {doing}: permission denied ({_line_with(stderr, NO_PERMISSION)}); "
             "make the repository's .git folder writable for you, then try again."
         )
+    return None
+
+
+def remote_failure(error: GitCommandError | str, remote: str, doing: str) -> str:
+    """The sentence for a fetch or push that failed: a local cause as ``local_cause``
+    says it; else the remote's own words (without git's ``fatal:``) and what to check."""
+    text = error if isinstance(error, str) else stderr_text(error)
+    local = local_cause(text, f"{doing} {remote!r}")
+    if local:
+        return local
+    said = _line_with(text, ("error", "fatal")) or "git failed"
+    return (
+        f"could not {doing} {remote!r}: {said.rstrip('.')}. Check its URL with "
+        f"`git remote -v` (fix it with `git remote set-url {remote} <url>`) and that you can "
+        "reach it, then try again."
+    )
+
+
+def classify_git_stderr(
+    stderr: str, doing: str, *, ref_update: bool = False, signing: bool = False
+) -> str:
+    """The one place git's own failure text becomes a sentence saying the real cause and
+    what to do. ``doing`` completes "git could not …"; ``ref_update``: the command was a
+    compare-and-swap of a branch, so a ref that moved means another process got there;
+    ``signing``: the command was asked to sign."""
+    lowered = stderr.lower()
+    local = local_cause(stderr, doing)
+    if local:
+        return local
     if signing and any(needle in lowered for needle in SIGNING):
         return (
             f"git could not {doing}: signing failed ({_line_with(stderr, SIGNING)}), and "

@@ -19,6 +19,7 @@ from pathlib import Path
 from duologue.faults import fault_point
 from duologue.files import relative, sweep_temp_files, write_atomic
 from duologue.git.folder import JOURNAL_NAME
+from duologue.git.records import well_typed
 from duologue.git.repository import Repository
 
 
@@ -124,6 +125,8 @@ def recover(repo: Repository) -> str | None:
     try:
         journal = PublishJournal(**json.loads(path.read_text("utf-8")))
     except (ValueError, TypeError):
+        journal = None
+    if journal is None or not well_typed(journal):
         clear_journal(repo)
         return None
     current = repo.resolve(journal.branch)

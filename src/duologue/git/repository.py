@@ -33,7 +33,9 @@ from duologue.git.failures import (
     first_line_of,
     git_failure,
     hook_output_text,
-    is_environment_failure,
+    local_cause,
+    remote_failure,
+    stderr_text,
 )
 
 # GitPython logs push errors as warnings; we report them ourselves, in one sentence.
@@ -303,6 +305,24 @@ class Repository:
         path = path if path.is_absolute() else self.root / path
         return path if path.is_file() and os.access(path, os.X_OK) else None
 
+    def refuse_paths_git_refuses(self, commit: str) -> None:
+        """Raise ``GitFailure`` when ``commit``'s tree holds a path git itself would not
+        check out: ``.git`` in any spelling (``.GIT``, ``.git ``, the NTFS short name
+        ``git~1``, HFS's ignorable characters), ``..``, a backslash form. ``read-tree -n``
+        applies git's own rules (core.protectNTFS and protectHFS) without writing an
+        index, so the list is git's, not ours to keep up to date."""
+        try:
+            self.run("read-tree", "-n", commit)
+        except GitCommandError as error:
+            invalid = re.search(r"invalid path '(?P<path>[^'\n]*)'", str(error.stderr))
+            if invalid is None:
+                raise git_failure(error, "read the incoming commit's tree") from None
+            raise GitFailure(
+                f"the remote's history holds a file named {invalid['path']!r}, which git "
+                "itself would not check out; nothing was changed. Ask your co-author to "
+                "remove it."
+            ) from None
+
     def run_hook(self, name: str, *args: str, env: Mapping[str, str] | None = None) -> str:
         """Run the hook ``name`` as git runs it (in the work tree's root, no input); its
         output. Raises ``HookFailed`` with that output when it exits non-zero."""
@@ -333,7 +353,8 @@ class Repository:
             raise HookFailed(
                 f"the {name} hook refused the commit (exit status {done.returncode}), so "
                 "nothing was changed; fix what it reports, or skip the hooks with --no-verify."
-                + (f" It said:\n{said}" if said else " It printed nothing.")
+                + (" It said:" if said else " It printed nothing."),
+                detail=said,
             )
         return output
 
@@ -573,26 +594,6 @@ class Repository:
     def tracking_ref(remote: str, remote_branch: str) -> str:
         return f"refs/remotes/{remote}/{remote_branch.removeprefix('refs/heads/')}"
 
-    def fetch(self, remote: str, remote_branch: str) -> str | None:
-        """Fetch one branch; the fetched sha, or None if the remote has no such branch yet."""
-        tracking = self.tracking_ref(remote, remote_branch)
-        try:
-            self.run(
-                "fetch",
-                "--no-tags",
-                "--no-recurse-submodules",
-                remote,
-                f"+{remote_branch}:{tracking}",
-                timeout=NETWORK_TIMEOUT_SECONDS,
-                env=self.network_env(),
-            )
-        except GitCommandError as error:
-            reason = first_line_of(error)
-            if "couldn't find remote ref" in reason.lower():
-                return None
-            raise GitFailure(f"could not fetch from {remote!r}: {reason}.") from None
-        return self.resolve(tracking)
-
     def remote_sha(self, remote: str, remote_branch: str) -> str | None:
         out = self.run(
             "ls-remote",
@@ -674,8 +675,10 @@ class Repository:
                 # at it and our update (receive-pack's compare-and-swap lost).
                 raise moved_on
             remote_lines = [line for line in said if line.startswith("remote:")]
-            extra = ("\n" + hook_output_text("\n".join(remote_lines))) if remote_lines else ""
-            raise GitFailure(f"{remote!r} refused the push: {refused}.{extra}")
+            raise GitFailure(
+                f"{remote!r} refused the push: {refused}.",
+                detail=hook_output_text("\n".join(remote_lines)) if remote_lines else "",
+            )
         if status == 0:
             return
         output = hook_output_text("\n".join(said))
@@ -683,10 +686,11 @@ class Repository:
             raise HookFailed(
                 "the pre-push hook refused the push, so nothing was pushed; fix what it "
                 "reports, then run `duologue handoff` again."
-                + (f" It said:\n{output}" if output else " It printed nothing.")
+                + (" It said:" if output else " It printed nothing."),
+                detail=output,
             )
-        reason = said[0] if said else f"git push exited with status {status}"
-        raise GitFailure(f"could not push to {remote!r}: {reason.removeprefix('fatal: ')}.")
+        reason = "\n".join(said) if said else f"fatal: git push exited with status {status}"
+        raise GitFailure(remote_failure(reason, remote, "push to"))
 
     def _remote_moved(self, remote: str, remote_branch: str, local: str) -> bool:
         """Whether the remote's branch now holds a commit our branch does not contain."""
@@ -730,31 +734,6 @@ class Repository:
             tree, [onto], message.rstrip("\n") + "\n", Person(name, email), date
         )
 
-    def checkout_moving(self, branch: str, old: str | None, new: str) -> None:
-        """Move the work tree, index and branch from ``old`` to ``new``, keeping local changes
-        that do not touch the same files; refuses (changing nothing) when they do."""
-        self.try_run("update-index", "-q", "--refresh")
-        try:
-            if old:
-                self.run("read-tree", "-m", "-u", old, new)
-            else:
-                self.run("read-tree", "-m", "-u", new)
-        except GitCommandError as error:
-            if is_environment_failure(error):
-                raise git_failure(error, "update the work tree") from None
-            raise GitFailure(
-                f"your local changes would be overwritten ({first_line_of(error)}); commit or stash "
-                "them, then run `duologue sync` again."
-            ) from None
-        self.move_branch(branch, new, old, "duologue: sync")
-
-    def keep_ref(self, name: str, sha: str) -> None:
-        """A ref under refs/duologue/ that keeps ``sha`` (and its text) from being collected."""
-        with explained(f"keep a ref under refs/duologue/{name}"):
-            self.run("update-ref", f"refs/duologue/{name}", sha)
-
-    # -- sync: a fetched history is checked before it is trusted; files move by duologue --
-
     @staticmethod
     def incoming_ref(remote: str, remote_branch: str) -> str:
         """Where ``sync`` fetches to: a private ref, so the remote-tracking ref moves only
@@ -778,11 +757,10 @@ class Repository:
                 env=self.network_env(),
             )
         except GitCommandError as error:
-            reason = first_line_of(error)
-            if "couldn't find remote ref" in reason.lower():
+            if "couldn't find remote ref" in first_line_of(error).lower():
                 self.delete_ref(ref)
                 return None
-            raise GitFailure(f"could not fetch from {remote!r}: {reason}.") from None
+            raise GitFailure(remote_failure(error, remote, "fetch from")) from None
         return self.resolve(ref)
 
     def set_ref(self, ref: str, new: str, reason: str = "duologue: sync") -> None:
@@ -790,7 +768,8 @@ class Repository:
             self.run("update-ref", "-m", reason, ref, new)
         except GitCommandError as error:
             raise GitFailure(
-                f"git could not update {ref} ({first_line_of(error)}); run the command again."
+                local_cause(stderr_text(error), f"update {ref}")
+                or f"git could not update {ref} ({first_line_of(error)}); run the command again."
             ) from None
 
     def delete_ref(self, ref: str) -> None:
@@ -805,6 +784,10 @@ class Repository:
         singles = self.run("rev-list", "--reverse", "--topo-order", "--no-merges", f"{base}..{tip}")
         merges = self.run("rev-list", "--merges", f"{base}..{tip}")
         return singles.split(), merges.split()
+
+    def share_history(self, one: str, other: str) -> bool:
+        """Whether two commits have a common ancestor."""
+        return self.try_run("merge-base", one, other) is not None
 
     def merged_tree(self, ours: str, theirs: str) -> str | None:
         """The tree a whole-file three-way merge of two commits gives, or None when a file
@@ -869,9 +852,11 @@ class Repository:
         assert popen is not None  # a process that was just started
         _, stderr = popen.communicate(data)
         if popen.returncode:
-            reason = first_line_of(GitCommandError(command, popen.returncode, stderr))
+            failed = GitCommandError(command, popen.returncode, stderr)
             raise GitFailure(
-                f"git could not update its index ({reason}); run any duologue command to try again."
+                local_cause(stderr_text(failed), "update its index")
+                or f"git could not update its index ({first_line_of(failed)}); run any "
+                "duologue command to try again."
             )
         self.try_run("update-index", "-q", "--refresh")
 

@@ -40,6 +40,7 @@ from duologue.errors import GitFailure, WriteFailed
 from duologue.faults import fault_point
 from duologue.files import write_atomic
 from duologue.git.folder import SYNC_JOURNAL_NAME
+from duologue.git.records import well_typed
 from duologue.git.repository import Repository, TreeChange
 
 REGULAR = "100644"
@@ -91,7 +92,7 @@ def clear_journal(repo: Repository) -> None:
 def _load(path: Path) -> SyncJournal | None:
     try:
         data = json.loads(path.read_text("utf-8"))
-        return SyncJournal(
+        journal = SyncJournal(
             **{
                 **data,
                 "files": tuple(TreeChange(**f) for f in data["files"]),
@@ -102,6 +103,7 @@ def _load(path: Path) -> SyncJournal | None:
         )
     except (ValueError, TypeError, KeyError):
         return None
+    return journal if well_typed(journal) else None
 
 
 # -- what is on disk ---------------------------------------------------------------------
@@ -158,8 +160,10 @@ def _holds(
 
 
 def _unsafe(name: str) -> bool:
-    """A path component git itself refuses to check out (``..``, ``.git``, ``.GIT.``…)."""
-    return name in ("", ".", "..") or name.lower().rstrip(". ") == ".git" or "\0" in name
+    """A path component git itself refuses to check out (``..``, ``.git``, ``.GIT.``,
+    ``git~1``…); ``Repository.refuse_paths_git_refuses`` has git check the whole tree
+    first, this is the last word before a folder is made."""
+    return name in ("", ".", "..") or name.lower().rstrip(". ") in (".git", "git~1") or "\0" in name
 
 
 def _folders_to_make(root: Path, path: str) -> list[str]:
