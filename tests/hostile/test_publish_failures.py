@@ -466,6 +466,9 @@ def test_the_blocked_co_author_is_told_which_post_and_what_to_do(duo: Pair) -> N
         ("0001-01-01T00:00:00+00:00", "outside 1970-01-01 .. 2099-12-31"),
         ("2100-01-01T00:00:00+00:00", "outside 1970-01-01 .. 2099-12-31"),
     ],
+    # Named, not shown: the first date is the clock's, and pytest-xdist's workers must
+    # collect the same test ids.
+    ids=["in-three-days", "in-2031", "year-9999", "1969", "year-1", "2100"],
 )
 def test_publish_refuses_a_date_it_cannot_honour(ws: Path, given: str, expected: str) -> None:
     new_draft(ws, "Opening", "Ben,\n\nHello.")
