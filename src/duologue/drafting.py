@@ -32,13 +32,19 @@ class DraftResult:
 
 
 def _paragraphs(body: str) -> list[str]:
-    return [p.strip() for p in re.split(r"\n\s*\n", body.strip()) if p.strip()]
+    """The body's paragraphs, each keeping its leading spaces: four of them (or a tab)
+    make an indented code block, which ``closing_paragraph`` never quotes."""
+    return [p.strip("\n").rstrip() for p in re.split(r"\n[ \t]*\n", body.strip("\n")) if p.strip()]
 
 
 def closing_paragraph(body: str) -> str:
     """The paragraph that hands the question over: the last one with a question mark
     among the final three, else the last one longer than a sign-off."""
-    paragraphs = [p for p in _paragraphs(body) if not p.startswith(("```", "~~~", "|", "    "))]
+    paragraphs = [
+        p
+        for p in _paragraphs(body)
+        if not p.lstrip(" ").startswith(("```", "~~~", "|")) and not p.startswith(("    ", "\t"))
+    ]
     if not paragraphs:
         return ""
     for paragraph in reversed(paragraphs[-3:]):

@@ -337,6 +337,12 @@ def load_series(settings: Settings, slug: str) -> Series:
     if not SLUG_PATTERN.match(slug):
         raise UnknownSeries(f"{slug!r} is not a series slug (lowercase letters, digits, hyphens).")
     path = series_toml_path(settings, slug)
+    if path.parent.is_symlink():
+        # Never followed (SPEC §6): its series.toml could be read, but its posts would not.
+        raise ConfigError(
+            f"{relative(path.parent, settings.root)}: is a symbolic link, not a series "
+            "folder; duologue never follows one, so replace it with the folder itself."
+        )
     if not path.exists() and not path.is_symlink():
         known = ", ".join(list_series_slugs(settings)) or "none yet"
         raise UnknownSeries(

@@ -96,7 +96,9 @@ def test_wrong_usage_exits_2_as_a_subprocess(ws: Path) -> None:
 
 def test_no_arguments_shows_help(ws: Path) -> None:
     result = run_duologue(ws)
-    assert result.returncode in (0, 2)
+    # No command at all is wrong usage: Typer's no_args_is_help prints the help and exits
+    # 2 (SPEC §3: "2 wrong usage (Typer's own)"); 0 is only for an asked-for `--help`.
+    assert result.returncode == 2
     assert "Usage: " in result.stdout + result.stderr
     assert "status" in result.stdout + result.stderr
 

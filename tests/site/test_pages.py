@@ -227,5 +227,6 @@ def test_values_are_escaped_exactly_as_jinja_escapes_them(a: str, b: str, n: int
         "safe": Markup(f"<b>{b}</b>"),  # raw on purpose: the same in both
     }
     template = ours.from_string(_ESCAPING)
-    assert template.root_render_func.__globals__["escape"] is escape_output
+    # The sandbox's own escaper: escape_output's code, measuring with its limits.
+    assert template.root_render_func.__globals__["escape"].__code__ is escape_output.__code__
     assert template.render(values) == stock.from_string(_ESCAPING).render(values)

@@ -25,11 +25,13 @@ from duologue.site.linking import Site, Thread, ThreadPost
 from duologue.site.load import PACKAGE_TEMPLATES, STYLESHEET, TEMPLATES_DIR, workspace_templates
 from duologue.site.sandbox import (
     Fields,
+    Limits,
     Sandbox,
     WorkspaceLoader,
     bounded_output,
     page_limit,
     read_template,
+    text_size,
 )
 
 __all__ = ["STYLESHEET", "Fields", "PageRenderer", "index_entry", "templates_fingerprint"]
@@ -108,21 +110,38 @@ def _entry(
     )
 
 
-def escape_output(value: Any) -> str:
-    """What ``{{ value }}`` writes in an autoescaping template: ``markupsafe.escape``'s text.
+def _escaper(limits: Limits | None) -> Callable[[Any], str]:
+    """``escape_output``, measuring with ``limits`` what is not text before it becomes
+    text (a nested list shown whole would otherwise be made in full, unbounded, before
+    the page's size is counted)."""
 
-    markupsafe wraps even a string with nothing to escape in a new ``Markup`` (~0.7 µs,
-    its ``__new__`` is Python), and a post page writes ~30 values: a fifth of its time.
-    Such a string is written as it is instead. Only its type differs, and nothing can tell:
-    Jinja hands what ``{{ }}`` gives only to a join (a page, or a ``Markup`` for a macro's
-    or a ``{% set %}`` block's output), and escaping the string again changes nothing.
-    """
-    if value.__class__ is str:
-        if not ("&" in value or "<" in value or ">" in value or '"' in value or "'" in value):
-            return value
-    elif value.__class__ is Markup:
-        return value  # escape() would copy it: a Markup is already safe
-    return escape(value)
+    def escape_output(value: Any) -> str:
+        """What ``{{ value }}`` writes in an autoescaping template: ``markupsafe.escape``'s
+        text.
+
+        markupsafe wraps even a string with nothing to escape in a new ``Markup`` (~0.7
+        µs, its ``__new__`` is Python), and a post page writes ~30 values: a fifth of its
+        time. Such a string is written as it is instead. Only its type differs, and
+        nothing can tell: Jinja hands what ``{{ }}`` gives only to a join (a page, or a
+        ``Markup`` for a macro's or a ``{% set %}`` block's output), and escaping the
+        string again changes nothing.
+        """
+        if value.__class__ is str:
+            if not ("&" in value or "<" in value or ">" in value or '"' in value or "'" in value):
+                return value
+        elif value.__class__ is Markup:
+            return value  # escape() would copy it: a Markup is already safe
+        elif limits is not None and isinstance(value, list | tuple | dict | set | frozenset):
+            # Only a container can make more text than it holds (a number, ~10 a post
+            # page, stays below 4,096 bits; any other value is one of ours or text).
+            limits.fits(text_size(value, limits.size), "`{{ … }}`")
+        return escape(value)
+
+    return escape_output
+
+
+escape_output = _escaper(None)
+"""``{{ }}`` output for a template outside the sandbox (a sandboxed one measures too)."""
 
 
 class _Template(jinja2.Template):
@@ -144,9 +163,11 @@ class _Template(jinja2.Template):
     ) -> jinja2.Template:
         template = super().from_code(environment, code, globals, uptodate)
         namespace = template.root_render_func.__globals__
-        namespace["escape"] = escape_output
         if isinstance(environment, Sandbox):
+            namespace["escape"] = _escaper(environment.limits)
             environment.bounded_namespace(namespace)
+        else:
+            namespace["escape"] = escape_output
         return template
 
 

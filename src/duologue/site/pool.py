@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, cast
 
+from duologue.errors import BuildError
+
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
 
@@ -60,8 +62,18 @@ def fork_pool(workers: int, shared: S) -> Iterator[SharedPool[S]]:
         initializer=_worker_starts,
         initargs=(shared,),
     )
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         yield cast("SharedPool[S]", executor)
+    except BrokenProcessPool:
+        _stop_workers(executor)
+        # Killed from outside (the out-of-memory killer, a `kill`): not duologue's bug.
+        raise BuildError(
+            "a build worker process was killed from outside (by the system's "
+            "out-of-memory killer, or a `kill`); nothing half-written is kept: run "
+            "`duologue build` again."
+        ) from None
     except BaseException:
         # Ctrl-C, or an error: stop the workers now, not once all queued work is done.
         _stop_workers(executor)

@@ -141,8 +141,30 @@ def _argument(args: tuple[Any, ...], kwargs: dict[str, Any], index: int, name: s
     return args[index] if len(args) > index else kwargs.get(name)
 
 
-def _length(value: Any) -> int:
-    return len(value) if isinstance(value, str | bytes | list | tuple) else 0
+def text_size(value: Any, cap: int) -> int:
+    """About how many characters ``str(value)`` makes, counted no further than past
+    ``cap`` (so its own cost is bounded too): text by its length, a list, tuple, set or
+    dict by what its items make plus their separators, however deeply nested and however
+    often one item is repeated (``[['x' * 1000] * 1000] * 10`` is ten million)."""
+    total = 0
+    pending = [value]
+    while pending and total <= cap:
+        item = pending.pop()
+        if isinstance(item, str | bytes):
+            total += len(item)
+        elif isinstance(item, list | tuple | set | frozenset):
+            total += 2 + 2 * len(item)
+            pending.extend(item)
+        elif isinstance(item, dict):
+            total += 2 + 4 * len(item)
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, int) and not isinstance(item, bool):
+            # Its digits (exactly while cheap; ints stay below 4,096 bits anyway).
+            total += len(str(item)) if -(10**12) < item < 10**12 else item.bit_length() // 3 + 1
+        else:
+            total += 8  # None, a float, a field object: a few characters
+    return total
 
 
 _PERCENT_FIELD = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?")
@@ -187,8 +209,8 @@ def _check_replace(limits: Limits, text: Any, old: Any, new: Any, count: Any) ->
 
 
 def _check_join(limits: Limits, items: list[Any], separator: Any) -> None:
-    total = sum(_length(item) for item in items) + len(str(separator)) * max(0, len(items) - 1)
-    limits.fits(total, "`join`")
+    total = sum(text_size(item, limits.size) for item in items)
+    limits.fits(total + len(str(separator)) * max(0, len(items) - 1), "`join`")
 
 
 def _check_filter(
@@ -223,6 +245,19 @@ def _check_filter(
         limits.fits(len(text) * (1 + len(str(wrap or "\n"))), "`wordwrap`")
     elif name == "format":
         _check_percent(str(value), limits, "`format`")
+    elif name in ("string", "pprint"):
+        limits.fits(text_size(value, limits.size), f"`{name}`")
+    elif name == "tojson":
+        indent = _argument(rest, kwargs, 0, "indent")
+        step = indent if isinstance(indent, int) and indent > 0 else 0
+        # Every value on a line of its own, indented: at worst each character its own.
+        size = text_size(value, limits.size)
+        limits.fits(size * (1 + step) if step else size, "`tojson`")
+    elif name == "sum":
+        start = _argument(rest, kwargs, 1, "start")
+        if not isinstance(start, int | float):
+            # A sum of lists or text copies what it has so far at every step.
+            limits.fits(text_size(value, limits.size), "`sum`")
     elif name in ("batch", "slice"):
         count = _argument(rest, kwargs, 0, "linecount" if name == "batch" else "slices")
         if isinstance(count, int) and count > MAX_RANGE:
@@ -246,7 +281,10 @@ def _guarded_filter(name: str, inner: Callable[..., Any], limits: Limits) -> Cal
     return guarded
 
 
-_GUARDED_FILTERS = ("join", "replace", "center", "indent", "wordwrap", "format", "batch", "slice")
+_GUARDED_FILTERS = (
+    "join", "replace", "center", "indent", "wordwrap", "format", "batch", "slice",
+    "string", "pprint", "tojson", "sum",
+)  # fmt: skip
 _WIDTH_METHODS = frozenset({"center", "ljust", "rjust", "zfill"})
 
 
@@ -297,8 +335,11 @@ class Sandbox(ImmutableSandboxedEnvironment):
         made = range(*args)
         try:
             count = len(made)
-        except OverflowError:
-            count = MAX_RANGE_TOTAL * 10
+        except OverflowError:  # more than a machine word can count
+            raise TemplateLimit(
+                f"range() of more than {sys.maxsize:,} numbers is more than the "
+                f"{MAX_RANGE:,} a template may make"
+            ) from None
         if count > MAX_RANGE:
             raise TemplateLimit(
                 f"range() of {count:,} numbers is more than the {MAX_RANGE:,} a template may make"
@@ -356,6 +397,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
                 limits.fits(len(left) + len(right), "`+`")
         elif operator == "%" and isinstance(left, str):
             _check_percent(left, limits)
+            limits.fits(len(left) + text_size(right, limits.size), "a `%` format")
         return super().call_binop(context, operator, left, right)
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
@@ -388,7 +430,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
         def bounded(join: Callable[[Any], str]) -> Callable[[Any], str]:
             def joined(seq: Any) -> str:
                 items = list(seq)
-                limits.fits(sum(_length(item) for item in items), "`~`")
+                limits.fits(sum(text_size(item, limits.size) for item in items), "`~`")
                 return join(items)
 
             return joined
@@ -418,8 +460,10 @@ class Sandbox(ImmutableSandboxedEnvironment):
             error, jinja2.TemplatesNotFound
         ):
             what = f"there is no template {error.name!r}, in {TEMPLATES_DIR}/ or packaged"
-        else:
+        elif isinstance(error, jinja2.TemplateError):
             what = str(getattr(error, "message", None) or error).rstrip(".")
+        else:
+            what = f"{type(error).__name__}: {str(error).rstrip('.')}"
         return f"{where}{at}: {what}; fix the template."
 
     def _where(self, name: str, error: BaseException) -> tuple[str, int | None]:
@@ -453,6 +497,19 @@ class Sandbox(ImmutableSandboxedEnvironment):
                     if filename in (str(path), relname):
                         return f"{TEMPLATES_DIR}/{relname}"
         return f"template {Path(filename).name} (packaged)"
+
+
+def _raised_in_a_template(error: BaseException) -> bool:
+    """Whether the innermost frames of ``error``'s traceback include a template's code
+    (an error in duologue's own code, called from no template, is not the template's)."""
+    tb: TracebackType | None = error.__traceback__
+    while tb is not None:
+        frame_globals = tb.tb_frame.f_globals
+        # A template's compiled code, or the frame Jinja rewrites a traceback into.
+        if "__jinja_template__" in frame_globals or "__jinja_exception__" in frame_globals:
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _loaders(loader: jinja2.BaseLoader | None) -> list[jinja2.BaseLoader]:
@@ -491,7 +548,11 @@ class _Rendering:
             _TIMER.disarm()
         if error is None or isinstance(error, DuologueError):
             return  # a template file that cannot be read names itself already
-        if isinstance(error, jinja2.TemplateError | RecursionError | MemoryError):
+        if isinstance(error, jinja2.TemplateError | RecursionError | MemoryError) or (
+            isinstance(error, Exception) and _raised_in_a_template(error)
+        ):
+            # A template's own mistake (``1 / 0``, ``'{'.format(1)``, ``range(0, 9, 0)``)
+            # is the template's to fix, not a bug of duologue's to report.
             raise BuildError(self.environment._message(self.name, error)) from None
 
 
