@@ -478,6 +478,31 @@ def test_a_pushed_ntfs_alias_of_the_git_folder_is_refused(pair: Pair) -> None:
     assert not (pair.ana / "git~1").exists()
 
 
+def test_a_pushed_name_held_twice_is_refused_before_anything_moves(pair: Pair) -> None:
+    """A crafted tree holding ``notes`` as a symlink and as a folder (``notes/evil``):
+    git read-tree lets it through, git fsck calls it duplicateEntries. sync refuses it
+    whole, instead of stopping halfway after the branch moved."""
+    target = plumbing(pair.ben, "hash-object", "-w", "--stdin", stdin="/tmp")
+    evil = plumbing(pair.ben, "hash-object", "-w", "--stdin", stdin="evil\n")
+    inner = plumbing(pair.ben, "mktree", stdin=f"100644 blob {evil}\tevil\n")
+    listing = git(pair.ben, "ls-tree", "HEAD")
+    tree = plumbing(
+        pair.ben,
+        "mktree",
+        "--missing",
+        stdin=listing + f"120000 blob {target}\tnotes\n040000 tree {inner}\tnotes\n",
+    )
+    assert git(pair.ben, "ls-tree", tree).count("\tnotes\n") == 2  # the name, twice
+    commit = git(pair.ben, "commit-tree", tree, "-p", "HEAD", "-m", "hostile").strip()
+    git(pair.ben, "push", "-q", "origin", f"{commit}:refs/heads/main")
+    before = state(pair.ana)
+    error = sentence(pair.ana, "sync")
+    assert "'notes' both as a file and as a folder" in error, error
+    assert state(pair.ana) == before
+    assert not (pair.ana / "notes").exists() and not (pair.ana / "notes").is_symlink()
+    assert "finished an interrupted sync" not in run_duologue(pair.ana, "status").stderr
+
+
 def merge_with_a_resolved_conflict(clone: Path) -> None:
     git(clone, "checkout", "-q", "-b", "side")
     describe(clone, "# from the side\n")

@@ -342,6 +342,15 @@ def test_check_accepts_a_part_included_twice_and_plain_filters(tmp_path: Path) -
 PYTHON_ERRORS = ["'{'.format(1)", "1 / 0", "'%d' % 'x'", "'%(a)s' % {}", "range(0, 9, 0)"]
 
 
+def test_debug_keeps_the_traceback_of_a_template_error(tmp_path: Path) -> None:
+    """``DUOLOGUE_DEBUG=1`` asks for where an error came from: a template's own Python
+    error is then shown with its traceback, not turned into the one-line refusal."""
+    root = _templated(tmp_path, {"post.html": POST + "{{ 1 / 0 }}" + END})
+    result = run_duologue(root, "build", env={"DUOLOGUE_DEBUG": "1"})
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr and "ZeroDivisionError" in result.stderr
+
+
 @pytest.mark.parametrize("expression", PYTHON_ERRORS)
 def test_a_template_raising_a_python_error_fails_the_build_cleanly(
     tmp_path: Path, expression: str
@@ -372,6 +381,10 @@ UNBOUNDED = {
     "percent-of-nested-lists": "{{ ('%s' % ([['x' * 1000] * 1000] * 10,)) | length }}",
     "tojson-indent": "{{ [[1]] | tojson(indent=5000000) | length }}",
     "sum-of-lists": "{{ ([[1] * 1000000] * 5) | sum(start=[]) | length }}",
+    # str() of a dict view or a namespace() prints every value it holds, too.
+    "dict-view": "{% set d = {'a': ['x' * 1000] * 5000} %}{{ d.values() }}",
+    "dict-items-string": "{% set d = {'a': ['x' * 1000] * 5000} %}{{ d.items() | string }}",
+    "namespace-tilde": "{% set n = namespace(a=['x' * 1000] * 5000) %}{{ n ~ '' }}",
 }
 
 

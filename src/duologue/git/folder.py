@@ -6,7 +6,7 @@ at all. It is the nearest ``.git`` at or above the workspace — a folder, or a 
 points to one (``gitdir: …``, as worktrees and submodules write) — which is where
 GitPython's ``search_parent_directories`` finds it too, so a workspace that ``init``
 made in a subfolder of a repository takes the same lock, journals and cache in every
-command. It imports nothing but ``pathlib``.
+command. It imports nothing but ``contextlib`` and ``pathlib``.
 """
 
 from __future__ import annotations

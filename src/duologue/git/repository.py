@@ -308,9 +308,10 @@ class Repository:
     def refuse_paths_git_refuses(self, commit: str) -> None:
         """Raise ``GitFailure`` when ``commit``'s tree holds a path git itself would not
         check out: ``.git`` in any spelling (``.GIT``, ``.git ``, the NTFS short name
-        ``git~1``, HFS's ignorable characters), ``..``, a backslash form. ``read-tree -n``
-        applies git's own rules (core.protectNTFS and protectHFS) without writing an
-        index, so the list is git's, not ours to keep up to date."""
+        ``git~1``; HFS's forms where core.protectHFS is on, as on macOS), ``..``.
+        ``read-tree -n`` applies git's own rules without writing an index, so the list is
+        git's, not ours to keep up to date. (A name held twice, as a file and a folder,
+        passes it: ``sync_journal`` refuses that.)"""
         try:
             self.run("read-tree", "-n", commit)
         except GitCommandError as error:

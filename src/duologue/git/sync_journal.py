@@ -205,11 +205,29 @@ def _in_the_way(path: str, why: str) -> GitFailure:
     )
 
 
+def _refuse_a_name_held_twice(files: list[TreeChange]) -> None:
+    """A crafted tree can hold one name twice, as a file (or link) and as a folder with
+    files in it; ``git read-tree`` lets it through (only ``git fsck`` objects), and
+    moving the work tree would stop halfway, after the branch moved."""
+    added = {change.path for change in files if change.new_mode is not None}
+    for path in sorted(added):
+        parent = path.rpartition("/")[0]
+        while parent:
+            if parent in added:
+                raise GitFailure(
+                    f"the remote's history holds {parent!r} both as a file and as a folder "
+                    f"(with {path!r} in it), which git itself would not check out; nothing "
+                    "was changed. Ask your co-author to remove it."
+                )
+            parent = parent.rpartition("/")[0]
+
+
 def check_work_tree(
     repo: Repository, files: list[TreeChange], drafts: list[ReturnedDraft]
 ) -> tuple[str, ...]:
     """Refuse, before anything moves, when the change would overwrite something of the
     user's; the folders the new files need."""
+    _refuse_a_name_held_twice(files)
     index = repo.index_entries()
     changed = {c.path for c in files}
     folders: list[str] = []

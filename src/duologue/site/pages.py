@@ -131,9 +131,10 @@ def _escaper(limits: Limits | None) -> Callable[[Any], str]:
                 return value
         elif value.__class__ is Markup:
             return value  # escape() would copy it: a Markup is already safe
-        elif limits is not None and isinstance(value, list | tuple | dict | set | frozenset):
-            # Only a container can make more text than it holds (a number, ~10 a post
-            # page, stays below 4,096 bits; any other value is one of ours or text).
+        elif limits is not None and not isinstance(value, int | float) and value is not None:
+            # What is not text may make more text than it shows (a nested list, a dict
+            # view, a ``namespace()``): measured first. Numbers, ~10 a post page, are not:
+            # they stay below 4,096 bits.
             limits.fits(text_size(value, limits.size), "`{{ … }}`")
         return escape(value)
 

@@ -28,7 +28,7 @@ import signal
 import string
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MappingView
 from itertools import islice
 from pathlib import Path
 from types import SimpleNamespace, TracebackType
@@ -159,6 +159,15 @@ def text_size(value: Any, cap: int) -> int:
             total += 2 + 4 * len(item)
             pending.extend(item.keys())
             pending.extend(item.values())
+        elif isinstance(item, MappingView):  # d.keys(), d.values(), d.items()
+            total += 16 + 4 * len(item)
+            pending.extend(iter(item))  # type: ignore[call-overload]
+        elif isinstance(item, SimpleNamespace | jinja2.utils.Namespace):
+            # A ``Fields`` or a ``namespace()`` prints every field it holds.
+            fields = getattr(item, "_Namespace__attrs", None) or vars(item)
+            total += 16 + 4 * len(fields)
+            pending.extend(fields.keys())
+            pending.extend(fields.values())
         elif isinstance(item, int) and not isinstance(item, bool):
             # Its digits (exactly while cheap; ints stay below 4,096 bits anyway).
             total += len(str(item)) if -(10**12) < item < 10**12 else item.bit_length() // 3 + 1
@@ -499,19 +508,6 @@ class Sandbox(ImmutableSandboxedEnvironment):
         return f"template {Path(filename).name} (packaged)"
 
 
-def _raised_in_a_template(error: BaseException) -> bool:
-    """Whether the innermost frames of ``error``'s traceback include a template's code
-    (an error in duologue's own code, called from no template, is not the template's)."""
-    tb: TracebackType | None = error.__traceback__
-    while tb is not None:
-        frame_globals = tb.tb_frame.f_globals
-        # A template's compiled code, or the frame Jinja rewrites a traceback into.
-        if "__jinja_template__" in frame_globals or "__jinja_exception__" in frame_globals:
-            return True
-        tb = tb.tb_next
-    return False
-
-
 def _loaders(loader: jinja2.BaseLoader | None) -> list[jinja2.BaseLoader]:
     if isinstance(loader, jinja2.ChoiceLoader):
         return list(loader.loaders)
@@ -549,11 +545,21 @@ class _Rendering:
         if error is None or isinstance(error, DuologueError):
             return  # a template file that cannot be read names itself already
         if isinstance(error, jinja2.TemplateError | RecursionError | MemoryError) or (
-            isinstance(error, Exception) and _raised_in_a_template(error)
+            isinstance(error, Exception) and self._workspace_templates_own(error)
         ):
-            # A template's own mistake (``1 / 0``, ``'{'.format(1)``, ``range(0, 9, 0)``)
-            # is the template's to fix, not a bug of duologue's to report.
             raise BuildError(self.environment._message(self.name, error)) from None
+
+    def _workspace_templates_own(self, error: BaseException) -> bool:
+        """A plain Python error (``1 / 0``, ``'{'.format(1)``, ``range(0, 9, 0)``) is the
+        template's to fix when it happened in a workspace template's code; in a packaged
+        template it is duologue's bug, to report as one. ``DUOLOGUE_DEBUG=1`` keeps the
+        traceback of either."""
+        import os
+
+        if os.environ.get("DUOLOGUE_DEBUG") == "1":
+            return False
+        where, line = self.environment._where(self.name, error)
+        return line is not None and where.startswith(f"{TEMPLATES_DIR}/")
 
 
 class _CpuTimer:
