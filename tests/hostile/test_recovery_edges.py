@@ -20,7 +20,15 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import git, make_clone_identity, run_duologue
-from tests.integration.conftest import Pair, new_draft, ok, refused, snapshot, start_workspace
+from tests.integration.conftest import (
+    Pair,
+    copied_pair,
+    new_draft,
+    ok,
+    pair_template,
+    refused,
+    snapshot,
+)
 
 PUBLISH_JOURNAL = "duologue-publish.json"
 SYNC_JOURNAL = "duologue-sync.json"
@@ -60,31 +68,8 @@ def lock_held(git_dir: Path) -> Iterator[int]:
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A bare remote, Ana's workspace handed off to it and Ben's clone, as
-    tests/integration/conftest.py's ``pair`` makes them: made once, copied by each test."""
-    base = tmp_path_factory.mktemp("recovery-edges")
-    home = base / "home"
-    home.mkdir()
-    config = home / ".gitconfig"
-    config.write_text('[init]\n\tdefaultBranch = main\n[protocol "file"]\n\tallow = always\n')
-    with pytest.MonkeyPatch.context() as patch:  # tests/conftest.py's isolation, module-wide
-        patch.setenv("HOME", str(home))
-        patch.setenv("GIT_CONFIG_GLOBAL", str(config))
-        patch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
-                     "GIT_COMMITTER_EMAIL", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE",
-                     "DUOLOGUE_AUTHOR", "DUOLOGUE_DEBUG"):  # fmt: skip
-            patch.delenv(name, raising=False)
-        made = base / "pair"
-        made.mkdir()
-        git(made, "init", "-q", "--bare", "shared.git")
-        ana = start_workspace(made / "ana")
-        git(ana, "remote", "add", "origin", str(made / "shared.git"))
-        ok(ana, "handoff")
-        Pair(remote=made / "shared.git", ana=ana, ben=made / "ben").clone(
-            "ben", "Ben Okafor", "ben@example.com"
-        )
-    return made
+    """``pair`` made once, copied for each test."""
+    return pair_template(tmp_path_factory, "recovery-edges")
 
 
 @pytest.fixture
@@ -98,11 +83,7 @@ def ws(template: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def pair(template: Path, tmp_path: Path) -> Pair:
-    shutil.copytree(template, tmp_path, symlinks=True, dirs_exist_ok=True)
-    found = Pair(remote=tmp_path / "shared.git", ana=tmp_path / "ana", ben=tmp_path / "ben")
-    for clone in (found.ana, found.ben):
-        git(clone, "remote", "set-url", "origin", str(found.remote))
-    return found
+    return copied_pair(template, tmp_path)
 
 
 @pytest.fixture

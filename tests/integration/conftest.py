@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import isolate_git
 from tests.helpers import git, make_clone_identity, run_duologue
 
 
@@ -83,13 +85,41 @@ def start_workspace(root: Path) -> Path:
     return root
 
 
-@pytest.fixture
-def pair(tmp_path: Path) -> Pair:
-    remote = tmp_path / "shared.git"
-    git(tmp_path, "init", "-q", "--bare", str(remote))
-    ana = start_workspace(tmp_path / "ana")
+def make_pair(folder: Path) -> Pair:
+    """A bare remote in ``folder``, Ana's workspace handed off to it, and Ben's clone."""
+    remote = folder / "shared.git"
+    git(folder, "init", "-q", "--bare", str(remote))
+    ana = start_workspace(folder / "ana")
     git(ana, "remote", "add", "origin", str(remote))
     ok(ana, "handoff")
-    result = Pair(remote=remote, ana=ana, ben=tmp_path / "ben")
+    result = Pair(remote=remote, ana=ana, ben=folder / "ben")
     result.clone("ben", "Ben Okafor", "ben@example.com")
     return result
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Pair:
+    return make_pair(tmp_path)
+
+
+def pair_template(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """``make_pair`` made once, for a module-scoped fixture whose tests each copy it
+    (``copied_pair``): the git isolation of tests/conftest.py, module-wide."""
+    base = tmp_path_factory.mktemp(name)
+    home = base / "home"
+    home.mkdir()
+    made = base / "pair"
+    made.mkdir()
+    with pytest.MonkeyPatch.context() as patch:
+        isolate_git(patch, home)
+        make_pair(made)
+    return made
+
+
+def copied_pair(template: Path, folder: Path) -> Pair:
+    """A copy of a ``pair_template`` in ``folder``, its clones pointing at its remote."""
+    shutil.copytree(template, folder, symlinks=True, dirs_exist_ok=True)
+    found = Pair(remote=folder / "shared.git", ana=folder / "ana", ben=folder / "ben")
+    for clone in (found.ana, found.ben):
+        git(clone, "remote", "set-url", "origin", str(found.remote))
+    return found
