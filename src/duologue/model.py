@@ -158,6 +158,16 @@ class Post:
     tags: tuple[str, ...] = ()
     summary: str | None = None
     canonical_url: str | None = None
+    updated: datetime | None = None
+    """When ``amend`` last corrected it (SPEC §7); ``date`` stays the publish date."""
+    withdrawn: datetime | None = None
+    """When ``retract`` withdrew it: the file stays, its body is empty."""
+    withdrawn_reason: str | None = None
+
+    @property
+    def changed(self) -> datetime:
+        """The last time the post changed: what a feed's ``<updated>`` says."""
+        return max(d for d in (self.date, self.updated, self.withdrawn) if d is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,3 +215,6 @@ class SeriesStatus:
     your_turn: bool | None
     overdue: bool
     acting: Author | None = field(default=None)
+    shared_turns: tuple[int, ...] = ()
+    """Turns more than one post file claims: until ``sync`` settles them, whose turn it
+    is cannot be told."""

@@ -40,6 +40,9 @@ FIELD_ORDER = (
     "tags",
     "summary",
     "canonical_url",
+    "updated",
+    "withdrawn",
+    "withdrawn_reason",
 )
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -293,7 +296,27 @@ def _parse_post(
     title = _visible_text(meta, "title", shown, required=True) or ""
     author = _visible_text(meta, "author", shown, required=True) or ""
     date = coerce_date(meta["date"], settings.timezone, shown)
-    body = _body(body, shown)
+    updated = _optional_date(meta, "updated", settings.timezone, shown)
+    withdrawn = _optional_date(meta, "withdrawn", settings.timezone, shown)
+    reason = _text(meta, "withdrawn_reason", shown, required=False)
+    for key, later in (("updated", updated), ("withdrawn", withdrawn)):
+        if later is not None and later < date:
+            raise InvalidInput(
+                f"{shown}: `{key}` {later.isoformat()} is earlier than `date` "
+                f"{date.isoformat()}; a post changes only after it is published."
+            )
+    if withdrawn is None:
+        body = _body(body, shown)
+        if reason is not None:
+            raise InvalidInput(
+                f"{shown}: `withdrawn_reason` is set but `withdrawn` is not; withdraw a post "
+                "with `duologue retract`."
+            )
+    elif body.strip():
+        raise InvalidInput(
+            f"{shown}: the post is withdrawn (`withdrawn` is set) but still has a body; a "
+            "withdrawn post's text lives only in git history, so empty the body."
+        )
     post = Post(
         series=series,
         turn=turn,
@@ -307,8 +330,16 @@ def _parse_post(
         tags=_tags(meta, shown),
         summary=_text(meta, "summary", shown, required=False),
         canonical_url=_canonical_url(meta, shown),
+        updated=updated,
+        withdrawn=withdrawn,
+        withdrawn_reason=reason,
     )
     return post, body
+
+
+def _optional_date(meta: dict[str, Any], key: str, zone: tzinfo, shown: str) -> datetime | None:
+    value = meta.get(key)
+    return None if value is None else coerce_date(value, zone, shown, key)
 
 
 def read_post(path: Path, series: str, settings: Settings) -> Post:
@@ -369,6 +400,9 @@ def format_post(post: Post) -> str:
             "tags": post.tags,
             "summary": post.summary,
             "canonical_url": post.canonical_url,
+            "updated": post.updated,
+            "withdrawn": post.withdrawn,
+            "withdrawn_reason": post.withdrawn_reason,
         },
         post.body,
     )

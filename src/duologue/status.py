@@ -18,7 +18,7 @@ from duologue.workspace import count_and_latest, load_all_series, load_series
 def series_status(
     settings: Settings, series: Series, identity: Identity, now: datetime
 ) -> SeriesStatus:
-    count, latest = count_and_latest(settings, series.slug)
+    count, latest, shared = count_and_latest(settings, series.slug)
     last = read_post(latest.path, series.slug, settings) if latest else None
     upcoming = next_author(series.authors, last.author if last else None)
     acting = match_author(series, identity)
@@ -32,6 +32,7 @@ def series_status(
         your_turn=None if acting is None else acting.handle == upcoming.handle,
         overdue=is_overdue(series, waiting_since, now),
         acting=acting,
+        shared_turns=shared,
     )
 
 
@@ -58,4 +59,17 @@ def status_record(status: SeriesStatus) -> dict[str, object]:
         "your_turn": status.your_turn,
         "overdue": status.overdue,
         "you": status.acting.handle if status.acting else None,
+        "shared_turns": list(status.shared_turns),
     }
+
+
+def shared_turn_notice(slug: str, turns: tuple[int, ...] | list[int]) -> str | None:
+    """What to say of turns two posts claim: a race that a plain ``git pull`` merged."""
+    if not turns:
+        return None
+    shown = ", ".join(str(t) for t in turns)
+    return (
+        f"two posts with turn {shown} in {slug} (a plain `git pull` or merge of a race); run "
+        "`duologue sync`: the post that reached the remote first keeps the turn and yours "
+        "goes back to drafts."
+    )

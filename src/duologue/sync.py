@@ -39,29 +39,45 @@ class SyncResult:
     """Posts turned back into drafts."""
 
 
-def _latest_turns(repo: Repository, rev: str) -> dict[str, int]:
-    latest: dict[str, int] = {}
+def _turn_paths(repo: Repository, rev: str) -> dict[str, dict[int, list[str]]]:
+    """Series → turn → the post paths claiming it at ``rev``."""
+    found: dict[str, dict[int, list[str]]] = {}
     for path in repo.list_tree(rev, "series"):
         parts = path.split("/")
         if len(parts) == 3:
             match = POST_FILE_PATTERN.match(parts[2])
             if match:
-                latest[parts[1]] = max(latest.get(parts[1], 0), int(match["turn"]))
-    return latest
+                found.setdefault(parts[1], {}).setdefault(int(match["turn"]), []).append(path)
+    return found
 
 
-def _clashing_post(info: CommitInfo, advanced: set[str]) -> str | None:
-    """The post path this commit added in a series the remote moved on, if any."""
+def _clashing_post(
+    info: CommitInfo, remote: dict[str, dict[int, list[str]]], moved_on: set[str]
+) -> str | None:
+    """The post path this commit added in a series where it can no longer stand: one the
+    remote moved on since we parted (``moved_on``, which also gathers the series where an
+    earlier post of ours was set aside), or for a turn another post holds on the remote
+    (a race that a plain ``git pull`` merged)."""
     for path in info.added:
         parts = path.split("/")
-        if (
-            len(parts) == 3
-            and parts[0] == "series"
-            and parts[1] in advanced
-            and POST_FILE_PATTERN.match(parts[2])
-        ):
+        match = POST_FILE_PATTERN.match(parts[2]) if len(parts) == 3 else None
+        if match is None or parts[0] != "series":
+            continue
+        holders = remote.get(parts[1], {}).get(int(match["turn"]), [])
+        if parts[1] in moved_on or any(other != path for other in holders):
+            moved_on.add(parts[1])  # a later post of ours there answers this one
             return path
     return None
+
+
+def _shared_turns(repo: Repository, rev: str) -> list[str]:
+    """``slug #turn`` for every turn two posts claim at ``rev``."""
+    return [
+        f"{slug} #{turn}"
+        for slug, turns in sorted(_turn_paths(repo, rev).items())
+        for turn, paths in sorted(turns.items())
+        if len(paths) > 1
+    ]
 
 
 def sync_workspace(settings: Settings, remote: str | None) -> SyncResult:
@@ -134,6 +150,14 @@ def _bring_in(settings: Settings, repo: Repository, place: _Place, fetched: str)
         _move(repo, place, local, fetched, fetched, [])
         result.state = "fast-forward"
         return result
+    if repo.is_ancestor(fetched, local) and _shared_turns(repo, local):
+        # A plain `git pull` merged a race: settled as sync settles one, from the remote.
+        shared = ", ".join(_shared_turns(repo, local))
+        result.messages.append(
+            f"a plain git pull or merge left two posts with one turn ({shared}); the one "
+            f"that reached {name} first keeps it."
+        )
+        return _replay(settings, repo, place, local, fetched, result)
     if repo.is_ancestor(fetched, local):
         _accept(repo, place, fetched)
         ahead = len(repo.commits_between(fetched, local))
@@ -208,16 +232,16 @@ def _replay(
     base = repo.merge_base(local, fetched)
     if base is None:
         raise GitFailure("your branch and the remote's share no history; nothing was changed.")
-    before = _latest_turns(repo, base)
-    remote_latest = _latest_turns(repo, fetched)
-    advanced = {s for s, turn in remote_latest.items() if turn > before.get(s, 0)}
+    remote_turns = _turn_paths(repo, fetched)
+    before = {slug: max(turns) for slug, turns in _turn_paths(repo, base).items()}
+    moved_on = {slug for slug, turns in remote_turns.items() if max(turns) > before.get(slug, 0)}
     singles, merges = repo.replayable_between(fetched, local)
     _check_merges(repo, merges)
     tip = fetched
     set_aside: list[tuple[CommitInfo, str]] = []
     for commit in singles:
         info = repo.commit_info(commit)
-        clash = _clashing_post(info, advanced)
+        clash = _clashing_post(info, remote_turns, moved_on)
         if clash:
             set_aside.append((info, clash))
             continue

@@ -72,14 +72,7 @@ def _load_toml(path: Path, root: Path) -> dict[str, Any]:
         text = read_text(path, root, limit=MAX_CONFIG_BYTES)
     except InvalidInput as error:
         raise ConfigError(error.message) from None
-    try:
-        return tomllib.loads(text.removeprefix("\ufeff"))  # a BOM some editors add
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{shown}: is not valid TOML ({error}); fix the syntax.") from None
-    except ValueError:  # the one other failure: an integer Python will not read
-        raise ConfigError(
-            f"{shown}: holds a number of more than 4,300 digits; shorten it."
-        ) from None
+    return parse_toml(text, shown)
 
 
 def _string(
@@ -221,8 +214,25 @@ def read_settings_toml(root: Path) -> dict[str, Any]:
 
 def load_settings(root: Path) -> Settings:
     """Read and validate ``duologue.toml`` at ``root``."""
+    return settings_from_toml(root, read_settings_toml(root))
+
+
+def parse_toml(text: str, shown: str) -> dict[str, Any]:
+    """TOML text (a ``duologue.toml`` or ``series.toml``) as data; ``ConfigError`` naming
+    ``shown`` when it is not TOML."""
+    try:
+        return tomllib.loads(text.removeprefix("\ufeff"))  # a BOM some editors add
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{shown}: is not valid TOML ({error}); fix the syntax.") from None
+    except ValueError:  # the one other failure: an integer Python will not read
+        raise ConfigError(
+            f"{shown}: holds a number of more than 4,300 digits; shorten it."
+        ) from None
+
+
+def settings_from_toml(root: Path, data: dict[str, Any]) -> Settings:
+    """Validate ``duologue.toml`` already read as TOML data."""
     shown = SETTINGS_FILE
-    data = read_settings_toml(root)
     title = _visible(
         _string(data, "title", shown, required=False, default="Dialogues"), "title", shown
     )
@@ -386,27 +396,34 @@ def iter_post_files(settings: Settings, slug: str) -> Iterator[PostFile]:
             yield PostFile(int(match["turn"]), match["slug"], Path(entry.path))
 
 
-def count_and_latest(settings: Settings, slug: str) -> tuple[int, PostFile | None]:
-    """How many posts a series has and its latest post file, from names alone.
+def count_and_latest(settings: Settings, slug: str) -> tuple[int, PostFile | None, tuple[int, ...]]:
+    """How many posts a series has, its latest post file, and the turns more than one file
+    claims (a race a plain ``git pull`` merged), from names alone.
 
     ``status`` asks this on every run, so it avoids building a Path per file: on a
     10,000-post workspace that alone was most of status's extra cost.
     """
     folder = settings.series_dir / slug
     if not _is_dir(folder):
-        return 0, None
+        return 0, None, ()
     count = 0
     best: tuple[int, str, str, str] | None = None  # (turn, name, slug, path)
+    seen: set[int] = set()
+    twice: set[int] = set()
     for entry in os.scandir(folder):
         match = POST_FILE_PATTERN.match(entry.name)
         if match and entry.is_file(follow_symlinks=False):
             count += 1
-            rank = (int(match["turn"]), entry.name, match["slug"], entry.path)
+            turn = int(match["turn"])
+            if turn in seen:
+                twice.add(turn)
+            seen.add(turn)
+            rank = (turn, entry.name, match["slug"], entry.path)
             if best is None or rank > best:
                 best = rank
     if best is None:
-        return 0, None
-    return count, PostFile(best[0], best[2], Path(best[3]))
+        return 0, None, ()
+    return count, PostFile(best[0], best[2], Path(best[3])), tuple(sorted(twice))
 
 
 def list_post_files(settings: Settings, slug: str) -> list[PostFile]:

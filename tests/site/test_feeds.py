@@ -156,6 +156,7 @@ def test_html_holding_the_cdata_end_marker_goes_out_as_escaped_text() -> None:
     item = FeedItem(
         "s", 1, datetime(2026, 1, 1, tzinfo=UTC), "S", "tag:x,2026:s/1", "T",
         "https://example.org/s/1.html", "Ana", None, html, None, (), None,
+        datetime(2026, 1, 1, tzinfo=UTC),
     )  # fmt: skip
     rss = site_feed("Site", "https://example.org/", [item], complete=True)
     feed = _new_feed("S", "", "https://example.org/s/", "https://example.org/s/atom.xml",

@@ -1,6 +1,7 @@
-"""The workspace around the current folder, as every command but ``init`` and ``check``
-opens it: the Typer app (``duologue.cli.typer_app``) and the bare ``duologue build``
-(``duologue.cli.bare_build``), which runs without importing Typer at all."""
+"""What the commands share: the workspace around the current folder, as every command
+but ``init`` and ``check`` opens it (the Typer app, ``duologue.cli.typer_app``, and the
+bare ``duologue build``, ``duologue.cli.bare_build``, which runs without importing Typer
+at all), and how ``--json`` output is printed."""
 
 from __future__ import annotations
 
@@ -26,3 +27,12 @@ def workspace_here() -> Settings:
         print(f"note: {printable(repaired)}", file=sys.stderr, flush=True)
     refuse_hidden_files(settings.root)
     return settings
+
+
+def print_json(data: object) -> None:
+    """One JSON document on stdout, with nothing in it that a terminal would act on."""
+    import json
+
+    from duologue.visible import json_printable  # the same data; no raw U+202E on a terminal
+
+    sys.stdout.write(json_printable(json.dumps(data, indent=2, ensure_ascii=False)) + "\n")

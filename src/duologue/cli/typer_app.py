@@ -9,7 +9,6 @@ module.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,7 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from duologue.cli.edges import failure
-from duologue.cli.shared import workspace_here
+from duologue.cli.shared import print_json, workspace_here
 
 
 class DuologueGroup(TyperGroup):
@@ -67,14 +66,6 @@ def _main(
     ),
 ) -> None:
     """Publish a dialogue series: co-authors answering each other, turn by turn, through git."""
-
-
-def print_json(data: object) -> None:
-    import json
-
-    from duologue.visible import json_printable  # the same data; no raw U+202E on a terminal
-
-    sys.stdout.write(json_printable(json.dumps(data, indent=2, ensure_ascii=False)) + "\n")
 
 
 # -- options several commands share -----------------------------------------------------
@@ -202,6 +193,11 @@ def format_status(row: dict[str, object]) -> str:
     if row["overdue"]:
         turn += " — OVERDUE"
     lines.append(turn)
+    from duologue.status import shared_turn_notice
+
+    notice = shared_turn_notice(str(row["series"]), row.get("shared_turns") or [])  # type: ignore[arg-type]
+    if notice:
+        lines.append(f"  {notice}")
     from duologue.visible import printable  # each line one line, whatever a title holds
 
     return "\n".join(printable(line) for line in lines)
@@ -429,3 +425,12 @@ def series_list(
 
 
 app.add_typer(series_app, name="series")
+
+
+def _register_honest_remote() -> None:
+    from duologue.cli.honest_remote import register
+
+    register(app)
+
+
+_register_honest_remote()

@@ -97,6 +97,9 @@ class PostRow(NamedTuple):
     tags: tuple[str, ...]
     summary: str | None
     canonical_url: str | None
+    updated: datetime | None
+    withdrawn: datetime | None
+    withdrawn_reason: str | None
     relpath: str
     digest: str
     """``SourcePost.digest``: the hash of the file's text."""
@@ -191,6 +194,9 @@ def _post_row(source: SourcePost) -> tuple[object, ...]:
             post.tags,
             post.summary,
             post.canonical_url,
+            post.updated,
+            post.withdrawn,
+            post.withdrawn_reason,
             source.relpath,
             source.digest,
             source.body_start,
@@ -216,6 +222,9 @@ def _source_post(stored: tuple[object, ...]) -> SourcePost:
         row.tags,
         row.summary,
         row.canonical_url,
+        row.updated,
+        row.withdrawn,
+        row.withdrawn_reason,
     )
     return SourcePost(
         post, row.relpath, row.digest, row.body_start, row.body_length, row.references

@@ -26,6 +26,7 @@ from duologue.site.linking import EPOCH, Thread, ThreadPost
 ATOM_NS = "http://www.w3.org/2005/Atom"
 THREAD_NS = "http://purl.org/syndication/thread/1.0"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"
+TOMBSTONE_NS = "http://purl.org/atompub/tombstones/1.0"
 GENERATOR = "duologue"
 
 
@@ -89,6 +90,36 @@ class ThreadEntryExtension(BaseEntryExtension):  # type: ignore[misc]
         return entry
 
 
+class TombstoneExtension(BaseExtension):  # type: ignore[misc]
+    """RFC 6721: an ``<at:deleted-entry ref=… when=…>`` for each withdrawn post, so a
+    reader that holds the entry learns it is gone (feedgen knows no tombstones). Loaded
+    only into an Atom feed that has one: the other feeds stay byte for byte as they were."""
+
+    def __init__(self) -> None:
+        self.deleted: list[FeedItem] = []
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"at": TOMBSTONE_NS}
+
+    def extend_atom(self, feed: Any) -> Any:
+        for item in self.deleted:
+            assert item.withdrawn is not None  # only withdrawn items are put here
+            tomb = xml_elem(
+                f"{{{TOMBSTONE_NS}}}deleted-entry",
+                feed,
+                ref=item.post_id,
+                when=item.withdrawn.isoformat(),
+            )
+            xml_elem(f"{{{ATOM_NS}}}link", tomb, rel="alternate", href=item.url)
+            if item.withdrawn_reason:
+                xml_elem(f"{{{TOMBSTONE_NS}}}comment", tomb).text = item.withdrawn_reason
+        return feed
+
+
+class TombstoneEntryExtension(BaseEntryExtension):  # type: ignore[misc]
+    """Entries carry nothing of RFC 6721; feedgen wants a class all the same."""
+
+
 class ThreadExtension(BaseExtension):  # type: ignore[misc]
     """Feed-level half of the threading extension: only the namespace."""
 
@@ -119,6 +150,11 @@ class FeedItem:
     tags: tuple[str, ...]
     reply: tuple[str, str] | None
     """``(id, url)`` of the post it answers (``thr:in-reply-to``)."""
+    updated: datetime
+    """When it last changed (``Post.changed``): the entry's ``<updated>``."""
+    withdrawn: datetime | None = None
+    """Set when retracted: RSS leaves it out, Atom carries a tombstone instead."""
+    withdrawn_reason: str | None = None
 
 
 def feed_item(thread: Thread, placed: ThreadPost, body: str) -> FeedItem:
@@ -139,6 +175,9 @@ def feed_item(thread: Thread, placed: ThreadPost, body: str) -> FeedItem:
         summary=post.summary,
         tags=post.tags,
         reply=None if answered is None else (series.post_id(answered.turn), answered.url),
+        updated=post.changed,
+        withdrawn=post.withdrawn,
+        withdrawn_reason=post.withdrawn_reason,
     )
 
 
@@ -223,15 +262,25 @@ def _add_items(
     feed: FeedGenerator, items: Sequence[FeedItem], *, with_series: bool, rss: bool
 ) -> None:
     """Entries in the order given (feedgen would prepend them), for a feed ``_new_feed``
-    made for RSS (``rss``) or Atom."""
+    made for RSS (``rss``) or Atom. A withdrawn post is no entry: RSS drops it, and Atom
+    says it is gone with a tombstone (RFC 6721)."""
+    deleted = [item for item in items if item.withdrawn is not None]
+    if deleted and not rss:
+        feed.register_extension(
+            "at", TombstoneExtension, TombstoneEntryExtension, atom=True, rss=False
+        )
+        tombstones: TombstoneExtension = feed.at
+        tombstones.deleted = deleted
     for item in items:
+        if item.withdrawn is not None:
+            continue
         entry = feed.add_entry(order="append")
         entry.id(item.post_id)  # guid isPermaLink="false"
         title = f"{item.series_title}: {item.title}" if with_series else item.title
         entry.title(rss_plain_text(title) if rss else title)
         entry.link(href=item.url, rel="alternate")
         entry.published(item.date)
-        entry.updated(item.date)
+        entry.updated(item.updated)
         author: dict[str, str] = {"name": item.author_name}
         if item.author_url:
             author["uri"] = item.author_url
@@ -327,7 +376,7 @@ def archive_feed(
     """``archive/<number>.xml``: an Atom archive document of RFC 5005."""
     series = thread.series
     url = archive_url(thread, number)
-    updated = max(i.date for i in items)
+    updated = max(i.updated for i in items)
     feed = _new_feed(
         f"{series.title} (archive {number})",
         series.description,
@@ -360,7 +409,7 @@ def site_feed(title: str, base_url: str, items: Sequence[FeedItem], complete: bo
         base_url,
         base_url + "feed.xml",
         base_url,
-        max((item.date for item in items), default=EPOCH),
+        max((item.updated for item in items), default=EPOCH),
         "en",
         rss=True,
     )

@@ -87,8 +87,9 @@ class Thread:
 
     @property
     def updated(self) -> datetime:
-        """The newest post's date: a feed's ``updated``/``lastBuildDate``."""
-        return max((p.post.date for p in self.posts), default=EPOCH)
+        """When a post last changed (published, amended or withdrawn): a feed's
+        ``updated``/``lastBuildDate``."""
+        return max((p.post.changed for p in self.posts), default=EPOCH)
 
     def neighbours(self, index: int) -> tuple[ThreadPost | None, ThreadPost | None]:
         previous = self.posts[index - 1] if index > 0 else None

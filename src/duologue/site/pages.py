@@ -107,6 +107,11 @@ def _entry(
         tags=post.tags,
         canonical_url=post.canonical_url,
         reply_to=link(thread.answered(placed)),
+        updated_iso=post.updated.isoformat() if post.updated else None,
+        updated_text=date_text(post.updated) if post.updated else None,
+        withdrawn_iso=post.withdrawn.isoformat() if post.withdrawn else None,
+        withdrawn_text=date_text(post.withdrawn) if post.withdrawn else None,
+        withdrawn_reason=post.withdrawn_reason,
     )
 
 

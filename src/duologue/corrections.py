@@ -1,0 +1,211 @@
+"""``duologue amend`` and ``duologue retract``: a published post corrected or withdrawn, in
+one commit each, by its author (SPEC §7).
+
+Both start from the post as HEAD holds it and commit before the file on disk changes, so
+whatever the work tree held is in a commit first: an amend commits the edits made to the
+file, and a retract refuses a file with edits nobody committed, as it would empty it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from duologue.errors import InvalidInput
+from duologue.files import read_text, relative, write_atomic
+from duologue.identity import Identity, require_author
+from duologue.model import Author, Post, Series, Settings
+from duologue.posts import format_post, parse_post
+from duologue.workspace import list_post_files, load_series
+
+if TYPE_CHECKING:  # GitPython stays out of import time
+    from duologue.git.repository import Repository
+
+FIXED_FIELDS = ("turn", "author", "date", "in_reply_to")
+CONTENT_FIELDS = ("title", "body", "tags", "summary", "canonical_url")
+
+
+@dataclass(frozen=True, slots=True)
+class Corrected:
+    path: str
+    """The post's file, relative to the workspace."""
+    commit: str
+    moment: datetime
+
+
+def _post_file(settings: Settings, series: Series, turn: int) -> Path:
+    files = [f.path for f in list_post_files(settings, series.slug) if f.turn == turn]
+    if not files:
+        raise InvalidInput(
+            f"{series.slug} has no turn {turn}; `duologue log {series.slug}` lists its turns."
+        )
+    if len(files) > 1:
+        names = ", ".join(relative(p, settings.root) for p in files)
+        raise InvalidInput(
+            f"{series.slug} has {len(files)} posts with turn {turn} ({names}); run `duologue "
+            "sync` to settle which keeps the turn, then try again."
+        )
+    return files[0]
+
+
+def _author_of(series: Series, post: Post, identity: Identity, doing: str) -> Author:
+    acting = require_author(series, identity)
+    if acting.handle != post.author:
+        raise InvalidInput(
+            f"turn {post.turn} of {series.slug} is {post.author}'s, and only a post's author "
+            f"{doing} it (you are {acting.handle}); ask them, or pass --as {post.author} if "
+            "you are."
+        )
+    author = series.author(post.author)
+    assert author is not None  # require_author found it
+    return author
+
+
+def _stamp(now: datetime, settings: Settings, after: datetime) -> datetime:
+    """``now`` in the workspace's time zone, to the second, and later than ``after``."""
+    moment = now.astimezone(settings.timezone).replace(microsecond=0)
+    if after - timedelta(minutes=1) < moment <= after:
+        return after + timedelta(seconds=1)  # two corrections within one second
+    if moment <= after:
+        raise InvalidInput(
+            f"the clock says {moment.isoformat()}, not later than the post's last change "
+            f"({after.isoformat()}); check the clock and try again."
+        )
+    return moment
+
+
+def _message(series: Series, post: Post, what: str, reason: str | None = None) -> str:
+    body = f"\n{reason}\n" if reason else ""
+    return (
+        f"{series.slug} #{post.turn}: {what}\n{body}\n"
+        f"Duologue-Series: {series.slug}\n"
+        f"Duologue-Turn: {post.turn}\n"
+        f"Duologue-Author: {post.author}\n"
+    )
+
+
+def amend_post(
+    settings: Settings, slug: str, turn: int, identity: Identity, now: datetime, *, edit: bool
+) -> Corrected:
+    """Commit the corrections made to turn ``turn`` (in ``$EDITOR`` when ``edit``), with
+    ``updated`` set to ``now``."""
+    from duologue.git.repository import Person
+    from duologue.git.transaction import changing
+
+    series = load_series(settings, slug)
+    path = _post_file(settings, series, turn)
+    shown = relative(path, settings.root)
+    with changing(settings.root) as repo:
+        rel = path.relative_to(repo.root).as_posix()
+        old = _committed(repo, rel, path, slug, settings, shown)
+        author = _author_of(series, old, identity, "amends")
+        if old.withdrawn is not None:
+            raise InvalidInput(f"{shown}: is withdrawn; a withdrawn post is not amended.")
+        if edit:
+            _edit(path, shown)
+        new = parse_post(read_text(path, settings.root), path, slug, settings)
+        fixed = [name for name in FIXED_FIELDS if getattr(old, name) != getattr(new, name)]
+        if fixed:
+            raise InvalidInput(
+                f"{shown}: {', '.join(f'`{name}`' for name in fixed)} of a published post never "
+                "change; put them back as they were (`git diff` shows them), nothing was "
+                "committed."
+            )
+        if all(getattr(old, name) == getattr(new, name) for name in CONTENT_FIELDS):
+            raise InvalidInput(
+                f"{shown}: is as it was published, so there is nothing to amend; edit its text "
+                "(or leave out --no-edit to open it in your editor), then amend again."
+            )
+        moment = _stamp(now, settings, old.changed)
+        text = format_post(replace(new, updated=moment))
+        data = text.encode("utf-8")
+        parse_post(text, path, slug, settings)  # what is committed reads back
+        commit = repo.commit_files(
+            {rel: data}, _message(series, new, "amended"), Person(author.name, author.email)
+        )
+        write_atomic(path, data)
+    return Corrected(shown, commit, moment)
+
+
+def retract_post(
+    settings: Settings,
+    slug: str,
+    turn: int,
+    identity: Identity,
+    now: datetime,
+    reason: str | None,
+) -> Corrected:
+    """Withdraw turn ``turn``: ``withdrawn`` set, the body emptied, one commit."""
+    from duologue.git.repository import Person
+    from duologue.git.transaction import changing
+
+    series = load_series(settings, slug)
+    path = _post_file(settings, series, turn)
+    shown = relative(path, settings.root)
+    with changing(settings.root) as repo:
+        rel = path.relative_to(repo.root).as_posix()
+        old = _committed(repo, rel, path, slug, settings, shown)
+        author = _author_of(series, old, identity, "retracts")
+        if old.withdrawn is not None:
+            raise InvalidInput(f"{shown}: was withdrawn on {old.withdrawn.isoformat()} already.")
+        head = repo.head()
+        assert head is not None  # _committed read the post from it
+        if repo.work_file_sha(rel) != repo.blob_sha(head, rel):
+            raise InvalidInput(
+                f"{shown}: has changes that are not committed, and retracting empties it; "
+                "commit them with `duologue amend --no-edit`, or undo them with `git "
+                f"checkout -- {rel}`, then retract again."
+            )
+        moment = _stamp(now, settings, old.changed)
+        cleaned = None if reason is None else reason.strip() or None
+        text = format_post(replace(old, body="", withdrawn=moment, withdrawn_reason=cleaned))
+        try:
+            parse_post(text, path, slug, settings)  # the reason obeys a field's rules
+        except InvalidInput as error:
+            raise InvalidInput(
+                f"--reason: {error.message.split(': ', 2)[-1]}".replace(
+                    "`withdrawn_reason`", "the reason"
+                )
+            ) from None
+        data = text.encode("utf-8")
+        commit = repo.commit_files(
+            {rel: data},
+            _message(series, old, "withdrawn", cleaned),
+            Person(author.name, author.email),
+        )
+        write_atomic(path, data)
+    return Corrected(shown, commit, moment)
+
+
+def _committed(
+    repo: Repository, rel: str, path: Path, slug: str, settings: Settings, shown: str
+) -> Post:
+    """The post as HEAD holds it: what was published, whatever the work tree says."""
+    head = repo.head()
+    if head is None or not repo.in_tree(head, rel):
+        raise InvalidInput(
+            f"{shown}: is not committed yet, so it is not published; publish it first."
+        )
+    text = repo.read_blob(head, rel).decode("utf-8", errors="replace")
+    return parse_post(text, path, slug, settings)
+
+
+def _edit(path: Path, shown: str) -> None:
+    import os
+    import sys
+
+    from duologue.editor import maybe_open_editor
+
+    if not (os.environ.get("VISUAL") or os.environ.get("EDITOR")):
+        raise InvalidInput(
+            f"amend opens {shown} in your editor, but neither $VISUAL nor $EDITOR is set; "
+            "set one, or edit the file yourself and run `duologue amend` with --no-edit."
+        )
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise InvalidInput(
+            f"amend opens {shown} in your editor, but this is not a terminal; edit the file "
+            "yourself and run `duologue amend` again with --no-edit."
+        )
+    maybe_open_editor(path)

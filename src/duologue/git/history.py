@@ -1,0 +1,200 @@
+"""Reading commits and their trees from git objects alone: what ``verify`` needs, in a
+clone or in a bare repository (a shared remote's ``pre-receive`` hook has no work tree).
+
+Everything is read through one ``git cat-file --batch`` that GitPython keeps open, plus
+one ``diff-tree`` or ``ls-tree`` where a commit's changes or a folder are asked for: the
+cost follows the commits asked about, never the length of the history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+from git.exc import BadName, GitCommandError, InvalidGitRepositoryError, NoSuchPathError
+
+from duologue.errors import GitFailure, InvalidInput
+from duologue.git.repository import EMPTY_TREE, QUIET_ENV, ZERO_SHA, parse_trailers
+
+MAX_RANGE_COMMITS = 100_000
+"""Commits one verify reads at the most: a push of more is refused rather than read."""
+MAX_BLOB_BYTES = 4 * 1024 * 1024
+"""A file verify reads whole at the most (a post, a series.toml): larger is refused."""
+REGULAR_FILE_MODES = ("100644", "100755")
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """One commit as verify reads it."""
+
+    sha: str
+    parents: tuple[str, ...]
+    author_email: str
+    subject: str
+    trailers: dict[str, str]
+
+    @property
+    def short(self) -> str:
+        return self.sha[:10]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One path a commit changed against its first parent; ``None`` where it is absent."""
+
+    path: str
+    old_mode: str | None
+    old_sha: str | None
+    new_mode: str | None
+    new_sha: str | None
+
+
+class History:
+    """A repository's objects, bare or not."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            self._repo = git.Repo(path, search_parent_directories=True)
+        except (InvalidGitRepositoryError, NoSuchPathError):
+            raise GitFailure(
+                f"{path} is not inside a git repository; run verify in a clone or a bare "
+                "repository."
+            ) from None
+        self.bare = self._repo.bare
+        self.git_dir = Path(self._repo.git_dir)
+        self.top = None if self.bare else Path(str(self._repo.working_tree_dir))
+
+    def close(self) -> None:
+        self._repo.close()
+
+    def run(self, *args: str) -> str:
+        return str(
+            self._repo.git.execute(
+                ["git", *args], env=dict(QUIET_ENV), strip_newline_in_stdout=False
+            )
+        )
+
+    def resolve(self, rev: str) -> str | None:
+        try:
+            return self.run("rev-parse", "-q", "--verify", f"{rev}^{{commit}}").strip() or None
+        except GitCommandError:
+            return None
+
+    def has_object(self, sha: str) -> bool:
+        try:
+            self.run("cat-file", "-e", sha)
+        except GitCommandError:
+            return False
+        return True
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        try:
+            self.run("merge-base", "--is-ancestor", ancestor, descendant)
+        except GitCommandError:
+            return False
+        return True
+
+    def current_branch(self) -> str | None:
+        try:
+            return self.run("symbolic-ref", "-q", "HEAD").strip() or None
+        except GitCommandError:
+            return None
+
+    def upstream(self) -> str | None:
+        """The current branch's upstream (``refs/remotes/origin/main``), if it has one."""
+        try:
+            return (
+                self.run("rev-parse", "-q", "--symbolic-full-name", "@{upstream}").strip() or None
+            )
+        except GitCommandError:
+            return None
+
+    def commits(self, *revisions: str) -> list[Commit]:
+        """The commits ``git rev-list`` gives for ``revisions``, oldest first (parents
+        before children)."""
+        try:
+            out = self.run(
+                "log",
+                "--reverse",
+                "--topo-order",
+                f"--max-count={MAX_RANGE_COMMITS + 1}",
+                "--format=%x1e%H%x1f%P%x1f%ae%x1f%s%x1f%B",
+                *revisions,
+                "--",
+            )
+        except GitCommandError as error:
+            shown = " ".join(revisions)
+            reason = (error.stderr or "").strip().splitlines()
+            why = f" ({reason[0].removeprefix('fatal: ')})" if reason else ""
+            raise InvalidInput(
+                f"{shown!r} is not a revision range git knows{why}; give one like "
+                "origin/main..HEAD."
+            ) from None
+        found: list[Commit] = []
+        for record in out.split("\x1e"):
+            if "\x1f" not in record:
+                continue
+            sha, parents, email, subject, body = record.split("\x1f", 4)
+            found.append(Commit(sha, tuple(parents.split()), email, subject, parse_trailers(body)))
+        if len(found) > MAX_RANGE_COMMITS:
+            raise InvalidInput(
+                f"the range holds more than {MAX_RANGE_COMMITS:,} commits; verify a shorter one."
+            )
+        return found
+
+    def changes(self, parent: str | None, commit: str) -> list[Change]:
+        """Every path ``commit`` changed against ``parent`` (None: the empty tree), without
+        rename detection: a rename is a deletion and an addition."""
+        out = self.run("diff-tree", "-r", "-z", "--no-renames", parent or EMPTY_TREE, commit)
+        parts = out.split("\0")
+        found: list[Change] = []
+        for meta, path in zip(parts[::2], parts[1::2], strict=False):
+            if not meta.startswith(":"):
+                continue
+            old_mode, new_mode, old_sha, new_sha, _status = meta[1:].split(" ", 4)
+            found.append(
+                Change(
+                    path,
+                    None if old_mode == "000000" else old_mode,
+                    None if old_sha == ZERO_SHA or old_mode == "000000" else old_sha,
+                    None if new_mode == "000000" else new_mode,
+                    None if new_sha == ZERO_SHA or new_mode == "000000" else new_sha,
+                )
+            )
+        return found
+
+    def entries(self, commit: str, folder: str) -> dict[str, tuple[str, str]]:
+        """Name → (mode, sha) of what lies directly in ``folder`` at ``commit``."""
+        if commit == EMPTY_TREE:
+            return {}
+        out = self.run("ls-tree", "-z", commit, "--", folder.rstrip("/") + "/")
+        found: dict[str, tuple[str, str]] = {}
+        for record in out.split("\0"):
+            meta, tab, path = record.partition("\t")
+            if tab:
+                mode, _kind, sha = meta.split()
+                found[path.rsplit("/", 1)[-1]] = (mode, sha)
+        return found
+
+    def entry(self, commit: str, path: str) -> tuple[str, str] | None:
+        """(mode, sha) of ``path`` at ``commit``, or None."""
+        folder, _, name = path.rpartition("/")
+        if not folder:
+            out = self.run("ls-tree", "-z", commit, "--", path)
+            meta, tab, _ = out.partition("\t")
+            return (meta.split()[0], meta.split()[2]) if tab else None
+        return self.entries(commit, folder).get(name)
+
+    def blob(self, sha: str, shown: str) -> bytes:
+        """The blob ``sha``, bounded: ``InvalidInput`` naming ``shown`` when it is too big."""
+        try:
+            info = self._repo.odb.info(bytes.fromhex(sha))
+        except (ValueError, BadName, GitCommandError):
+            raise InvalidInput(f"{shown}: git has no object {sha[:10]}.") from None
+        if info.size > MAX_BLOB_BYTES:
+            raise InvalidInput(
+                f"{shown}: is {info.size:,} bytes, more than verify reads "
+                f"({MAX_BLOB_BYTES // (1024 * 1024)} MiB)."
+            )
+        return bytes(self._repo.odb.stream(bytes.fromhex(sha)).read())
