@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from duologue.errors import CheckFailed, DuologueError
@@ -43,10 +44,14 @@ from duologue.workspace import (
     unknown_keys,
 )
 
+if TYPE_CHECKING:  # GitPython stays out of import time
+    from duologue.git.repository import AddedBy
+
 IGNORED_NAMES = {".gitkeep", ".DS_Store"}
 
-ForcedLookup = Callable[[], set[str]]
-"""Returns the paths (relative to the root) whose adding commit carried Duologue-Forced."""
+AddedLookup = Callable[[], "dict[str, AddedBy]"]
+"""Path (relative to the root) → the commit that added it: who made it, whether it carried
+Duologue-Forced or Duologue-Import."""
 
 
 @dataclass
@@ -72,13 +77,13 @@ def check_clone(root: Path) -> list[Problem]:
     an interrupted publish or sync is repaired, with the posts git records as forced
     (``Duologue-Forced``) not reported out of rotation. Refused when git keeps workspace
     files out of the work tree: what is not there cannot be checked."""
-    from duologue.git.repository import forced_paths_lookup
+    from duologue.git.repository import added_by_lookup
     from duologue.git.sparse import refuse_hidden_files
     from duologue.git.transaction import repair_if_interrupted
 
     repair_if_interrupted(root)
     refuse_hidden_files(root, thorough=True)
-    return check_workspace(root, forced_paths_lookup(root))
+    return check_workspace(root, added_by_lookup(root))
 
 
 def verdict(problems: list[Problem]) -> str:
@@ -91,7 +96,7 @@ def verdict(problems: list[Problem]) -> str:
 
 
 def check_workspace(
-    root: Path, forced_lookup: ForcedLookup | None = None, now: datetime | None = None
+    root: Path, added_lookup: AddedLookup | None = None, now: datetime | None = None
 ) -> list[Problem]:
     """Every problem in the workspace at ``root``, in a stable order. ``now`` (default: the
     clock) is what a post's date may not lie more than ``FUTURE_TOLERANCE`` after."""
@@ -119,7 +124,7 @@ def check_workspace(
             all_series[folder.name] = series
             all_posts[folder.name] = posts
 
-    forced: set[str] | None = None
+    added = added_lookup() if added_lookup and all_posts else {}
     for slug, series in all_series.items():
         posts = all_posts[slug]
         _check_authors(found, series, posts)
@@ -135,10 +140,10 @@ def check_workspace(
             for p in late
             if series.author(p.author) is not None and (p.turn == 1 or p.turn - 1 in parsed)
         ]
-        if late and forced is None:
-            forced = forced_lookup() if forced_lookup else set()
+        _check_committers(found, series, posts, added)
         for post in late:
-            if relative(post.path, root) not in (forced or set()):
+            by = added.get(relative(post.path, root))
+            if by is None or not (by.forced or by.imported):
                 found.warning(
                     post.path,
                     f"turn {post.turn} by {post.author!r} is out of rotation (it was not their "
@@ -148,6 +153,29 @@ def check_workspace(
     for folder in _subfolders(found, settings.drafts_dir, "drafts"):
         _check_drafts(found, settings, folder, all_series.get(folder.name), turns_by_series)
     return sorted(found.problems, key=lambda p: (p.path, p.level, p.message))
+
+
+def _check_committers(
+    found: _Findings, series: Series, posts: list[Post], added: dict[str, AddedBy]
+) -> None:
+    """SPEC §7: a turn is committed by its post's author, unless the commit was forced (a
+    post pushed with plain git by the other author would otherwise pass as theirs). A
+    commit that added several posts at once is no turn but history brought in (an import,
+    the sample workspace, an exchange older than duologue): ``verify`` refuses a new one
+    without the ``Duologue-Import`` trailer, and its authorship is not a turn's."""
+    for post in posts:
+        by = added.get(relative(post.path, found.root))
+        author = series.author(post.author)
+        if by is None or author is None or by.forced or by.imported or by.posts != 1:
+            continue
+        if by.email.lower() != author.email.lower():
+            found.error(
+                post.path,
+                f"its commit {by.short} was made by <{by.email}>, but the post is by "
+                f"{author.name} <{author.email}>; a post is committed by its author (`duologue "
+                "publish` does that). If it is not pushed yet, undo it with `git reset "
+                "HEAD~1` and let its author publish it.",
+            )
 
 
 def _settings_keys(settings: Settings) -> dict[str, object]:

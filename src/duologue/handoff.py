@@ -18,7 +18,7 @@ class HandoffResult:
 def hand_off(settings: Settings, remote: str | None) -> HandoffResult:
     """Refuse a workspace that fails ``check``; push; confirm the remote has the commit."""
     from duologue.check import check_workspace
-    from duologue.git.repository import forced_paths_lookup
+    from duologue.git.repository import added_by_lookup
     from duologue.git.transaction import changing
 
     with changing(settings.root) as repo:
@@ -38,7 +38,7 @@ def hand_off(settings: Settings, remote: str | None) -> HandoffResult:
         not_pushed = {p.removeprefix(inside) for p in repo.changed_paths(f"{inside}drafts")}
         errors = [
             p
-            for p in check_workspace(settings.root, forced_paths_lookup(settings.root))
+            for p in check_workspace(settings.root, added_by_lookup(settings.root))
             if p.level == "error" and p.path not in not_pushed
         ]
         if errors:

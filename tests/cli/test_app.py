@@ -205,19 +205,7 @@ def test_help_does_not_import_heavy_libraries(args: tuple[str, ...]) -> None:
     assert not loaded & HEAVY_MODULES, sorted(loaded & HEAVY_MODULES)
 
 
-def test_help_does_not_import_heavy_libraries_per_importtime() -> None:
-    result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "duologue", "--help"],
-        capture_output=True, text=True, check=False,
-    )
-    assert result.returncode == 0
-    imported = {
-        line.rsplit("|", 1)[-1].strip().split(".")[0]
-        for line in result.stderr.splitlines()
-        if line.startswith("import time:") and "|" in line
-    }
-    assert "duologue" in imported
-    assert not imported & HEAVY_MODULES, sorted(imported & HEAVY_MODULES)
+
 
 
 def test_version_is_shown_like_other_command_line_tools() -> None:

@@ -180,11 +180,10 @@ def test_identity_from_as_beats_the_environment(ws: Path, invoke: Invoke) -> Non
 @pytest.mark.parametrize(
     ("args", "env", "email"),
     [
-        ((), {}, "someone@example.net"),
         (("--as", "zed"), {}, "ben@example.com"),
         ((), {"DUOLOGUE_AUTHOR": "zed"}, "ben@example.com"),
     ],
-    ids=["email-matches-nobody", "unknown-as", "unknown-env"],
+    ids=["unknown-as", "unknown-env"],  # an e-mail that matches nobody: test_status_json
 )
 def test_your_turn_is_null_when_nobody_matches(
     ws: Path, invoke: Invoke, args: tuple[str, ...], env: dict[str, str], email: str
@@ -277,12 +276,6 @@ def test_log_text(ws: Path, invoke: Invoke) -> None:
     assert len(lines) == 3
     assert lines[1].startswith("#2")
     assert "ben" in lines[1] and "Letter 2" in lines[1] and "(answers #1)" in lines[1]
-
-
-def test_log_of_an_unknown_series(ws: Path, invoke: Invoke) -> None:
-    result = invoke(ws, "log", "nope")
-    assert result.exit_code == 1
-    assert result.stderr.startswith("error: no series 'nope'")
 
 
 def test_log_of_an_empty_series(tmp_path: Path, invoke: Invoke) -> None:

@@ -153,11 +153,30 @@ def write_draft(root: Path, series: str, slug: str, text: str) -> Path:
 
 
 def commit_all(root: Path, message: str, *trailers: str) -> str:
-    """Stage everything and commit with real git; ``trailers`` go at the end of the message."""
+    """Stage everything and commit with real git; ``trailers`` go at the end of the message.
+
+    A commit that adds one post is a turn, and ``check`` holds a turn to being committed
+    by its post's author (SPEC §7): such a commit is made in that author's name, as
+    ``publish`` would make it. Tests of that rule commit with plain ``git`` instead."""
     git(root, "add", "-A")
     full = message if not trailers else message + "\n\n" + "\n".join(trailers)
-    git(root, "commit", "-q", "--allow-empty", "-m", full)
+    author = _turn_author(root)
+    extra = ["--author", f"{author[1]} <{author[2]}>"] if author else []
+    git(root, "commit", "-q", "--allow-empty", *extra, "-m", full)
     return git(root, "rev-parse", "HEAD").strip()
+
+
+def _turn_author(root: Path) -> tuple[str, str, str] | None:
+    """The author of the one post the staged changes add, when they add exactly one."""
+    added = git(root, "diff", "--cached", "--name-only", "--diff-filter=A").split()
+    posts = [p for p in added if p.startswith("series/") and p.endswith(".md")]
+    if len(posts) != 1:
+        return None
+    for line in (root / posts[0]).read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith("author:"):
+            handle = line.removeprefix("author:").strip().strip("'\"")
+            return next((a for a in (ANA, BEN, CAT) if a[0] == handle), None)
+    return None
 
 
 def sample_workspace(root: Path, posts: int = 3, **series_options: object) -> Path:

@@ -534,8 +534,8 @@ def test_an_output_name_too_long_is_one_sentence(tmp_path: Path) -> None:
 def test_a_full_cache_folder_leaves_no_half_written_cache_files(
     templates: dict[str, Path], tmp_path: Path, tiny_disk: Path
 ) -> None:
-    """The build cache under .git/duologue is best effort, but a cache file the disk had
-    no room for must not stay behind half written under its temporary name."""
+    """The build cache under .git/duologue is best effort (the build succeeds), and a cache
+    file the disk had no room for does not stay behind under its temporary name."""
     root = copy_of(templates["pair"], tmp_path)
     (root / ".git" / "duologue").mkdir()
     subprocess.run(["mount", "--bind", str(tiny_disk), str(root / ".git" / "duologue")], check=True)
@@ -545,6 +545,5 @@ def test_a_full_cache_folder_leaves_no_half_written_cache_files(
     finally:
         subprocess.run(["umount", "-l", str(root / ".git" / "duologue")], check=False)
     assert leftovers == []
-    assert "Traceback" not in result.stderr and "unexpectedly" not in result.stderr
-    if result.returncode != 0:  # the Jinja bytecode cache there is not best effort (yet)
-        assert "the disk is full; free some space and run the command again." in result.stderr
+    assert result.returncode == 0, result.stderr  # every cache there is best effort
+    assert result.stderr == ""

@@ -220,3 +220,96 @@ def test_an_existing_hook_is_never_overwritten_silently(served: Pair) -> None:
         served.ben / ".git/hooks/pre-push.before-duologue"
     ).read_text() == "#!/bin/sh\necho mine\n"
     assert "duologue-verify" in hook.read_text()
+
+
+@pytest.fixture
+def unguarded(opened: Path, tmp_path: Path) -> Pair:
+    """The pair without any hook: what plain git lets through, check must still see."""
+    pair = copied_pair(opened, tmp_path)
+    new_draft(pair.ana, "Opening", "Ben, here is how I plan a quiet week.")
+    ok(pair.ana, "publish", "slow-work", "--push")
+    ok(pair.ben, "sync")
+    return pair
+
+
+def test_check_reports_a_post_committed_by_someone_else(unguarded: Pair) -> None:
+    hand_written(unguarded.ana, 2, "ben")  # in Ben's name, committed by Ana
+    assert git_push(unguarded.ana).returncode == 0  # nothing on the remote stops it
+    ok(unguarded.ben, "sync")
+    said = refused(unguarded.ben, "check")
+    out = run_duologue(unguarded.ben, "check").stdout
+    assert "0002-by-hand.md: error: its commit" in out
+    assert "was made by <ana@example.com>, but the post is by Ben Okafor <ben@example.com>" in out
+    assert said.startswith("error: 1 error(s) found")
+
+
+def test_a_forced_commit_by_its_author_is_no_error(unguarded: Pair) -> None:
+    new_draft(unguarded.ana, "Again", "Ben, one more.")
+    ok(unguarded.ana, "publish", "slow-work", "--force", "--push")
+    ok(unguarded.ben, "sync")
+    ok(unguarded.ben, "check")
+
+
+def _feeds(clone: Path) -> tuple[bytes, bytes]:
+    ok(clone, "build")
+    out = clone / "public/slow-work"
+    return (out / "atom.xml").read_bytes(), (out / "feed.xml").read_bytes()
+
+
+def test_feeds_carry_the_amended_date_and_the_tombstone(unguarded: Pair) -> None:
+    import xml.etree.ElementTree as ElementTree
+
+    import feedparser
+
+    ana = unguarded.ana
+    new_draft(ana, "Second", "Ben, about [[#1]] again.", "--as", "ana")
+    ok(ana, "publish", "slow-work", "--force")
+    (first,) = (ana / S).glob("0001-*.md")
+    first.write_text(first.read_text().replace("quiet week", "calm week"))
+    ok(ana, "amend", "slow-work", "1", "--no-edit")
+    atom, _ = _feeds(ana)
+    entry = next(e for e in feedparser.parse(atom).entries if e.id.endswith("/1"))
+    assert entry.updated_parsed > entry.published_parsed
+    assert "calm week" in entry.content[0].value
+    assert "updated:" in first.read_text() and "date:" in first.read_text()
+    page = (ana / "public/slow-work" / first.name.replace(".md", ".html")).read_text()
+    assert "Updated <time" in page
+
+    ok(ana, "retract", "slow-work", "1", "--reason", "Said better in turn 2.")
+    assert "calm week" not in first.read_text()
+    assert "calm week" in git(ana, "show", "HEAD~1:" + f"{S}/{first.name}")
+    atom, rss = _feeds(ana)
+    ns = {"atom": "http://www.w3.org/2005/Atom", "at": "http://purl.org/atompub/tombstones/1.0"}
+    root = ElementTree.fromstring(atom)
+    (tomb,) = root.findall("at:deleted-entry", ns)
+    series_id = root.find("atom:id", ns).text  # type: ignore[union-attr]
+    assert tomb.get("ref") == f"{series_id}/1"
+    assert tomb.find("at:comment", ns).text == "Said better in turn 2."  # type: ignore[union-attr]
+    assert [e.id for e in feedparser.parse(atom).entries] == [f"{series_id}/2"]
+    assert [e.id for e in feedparser.parse(rss).entries] == [f"{series_id}/2"]
+    second = next((ana / "public/slow-work").glob("0002-*.html")).read_text()
+    assert ">Opening</a>" in second  # [[#1]] still shows its title
+    page = (ana / "public/slow-work" / first.name.replace(".md", ".html")).read_text()
+    assert "Withdrawn by its author" in page and "calm week" not in page
+    ok(ana, "check")
+    assert "keep the turn rules" in ok(ana, "verify")
+
+
+def test_only_the_author_amends_or_retracts(unguarded: Pair) -> None:
+    said = refused(unguarded.ben, "retract", "slow-work", "1")
+    assert "only a post's author retracts it (you are ben)" in said
+    said = refused(unguarded.ben, "amend", "slow-work", "1", "--no-edit")
+    assert "only a post's author amends it" in said
+
+
+def test_amend_without_changes_and_retract_over_edits_refuse(unguarded: Pair) -> None:
+    from tests.integration.conftest import snapshot
+
+    before = snapshot(unguarded.ana)
+    assert "nothing to amend" in refused(unguarded.ana, "amend", "slow-work", "1", "--no-edit")
+    assert snapshot(unguarded.ana) == before
+    (first,) = (unguarded.ana / S).glob("0001-*.md")
+    first.write_text(first.read_text() + "\nA line nobody committed.\n")
+    said = refused(unguarded.ana, "retract", "slow-work", "1")
+    assert "has changes that are not committed" in said
+    assert "A line nobody committed." in first.read_text()

@@ -307,24 +307,6 @@ def test_two_set_aside_posts_with_one_slug_get_two_drafts(pair: Pair) -> None:
     assert any("FIRST TEXT" in t for t in texts) and any("SECOND TEXT" in t for t in texts)
 
 
-def test_sync_refuses_a_rewritten_remote_rather_than_taking_posts_apart(pair: Pair) -> None:
-    new_draft(pair.ana, "Opening", "Ben,\n\nHello?")
-    ok(pair.ana, "publish", "slow-work", "--push")
-    ok(pair.ben, "sync")
-    post = next((pair.ana / "series" / "slow-work").glob("0001-*.md"))
-    post.write_text(post.read_text().replace("title: Opening", "title: Amended"))
-    git(pair.ana, "commit", "-q", "--amend", "-a", "--no-edit")
-    git(pair.ana, "push", "-q", "-f", "origin", "main")
-    before = snapshot(pair.ben)
-    error = refused(pair.ben, "sync")
-    assert "rewritten" in error
-    after = snapshot(pair.ben)
-    assert {k: v for k, v in after.items() if k != "refs"} == {
-        k: v for k, v in before.items() if k != "refs"
-    }
-    assert not list((pair.ben / "drafts" / "slow-work").glob("*.md"))
-
-
 def test_publish_names_a_broken_draft_instead_of_skipping_it(pair: Pair) -> None:
     broken = new_draft(pair.ana, "Broken", "Ben,\n\nHalf.")
     broken.write_text(broken.read_text().replace("title: Broken", 'title: "unclosed'))

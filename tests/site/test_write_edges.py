@@ -505,14 +505,6 @@ def test_damaged_and_old_body_caches_are_ignored(tmp_path: Path) -> None:
     assert not old.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=FileNotFoundError,
-    reason="the cache folder removed while a build runs (between two series): the post "
-    "and body caches are best effort and come back, but Jinja's bytecode cache "
-    "(build-cache/jinja/, made once when the build starts) is not: the FileNotFoundError "
-    "for its temporary file escapes build_site and the build fails",
-)
 def test_the_cache_folder_removed_during_a_build(tmp_path: Path) -> None:
     root = _workspace(tmp_path / "ws", series=("a", "b"))
     build_site(load_settings(root))

@@ -547,28 +547,36 @@ class Repository:
         value = self.try_run("merge-base", a, b)
         return value.strip() if value else None
 
-    def forced_paths(self, folder: str) -> set[str]:
-        """Paths under ``folder`` added by a commit carrying ``Duologue-Forced: true``."""
+    def added_by(self, folder: str) -> dict[str, AddedBy]:
+        """Path → the commit that added it, for every path under ``folder`` (merges do not
+        count: a merge adds nothing of its own)."""
         if self.head() is None:
-            return set()
+            return {}
         out = self.run(
             "log",
             "--diff-filter=A",
             "--name-only",
             "-z",
-            "--format=%x1e%(trailers:key=Duologue-Forced,valueonly)%x1f",
+            "--format=%x1e%h%x1f%ae%x1f%(trailers:key=Duologue-Forced,valueonly)%x1f"
+            "%(trailers:key=Duologue-Import,valueonly)%x1f",
             "--",
             folder,
             strip=False,
         )
-        forced: set[str] = set()
+        found: dict[str, AddedBy] = {}
         for record in out.split("\x1e"):
-            if "\x1f" not in record:
+            fields = record.split("\x1f")
+            if len(fields) != 5:
                 continue
-            trailer, files = record.split("\x1f", 1)
-            if trailer.strip().lower() == "true":
-                forced.update(p.strip("\n") for p in files.split("\0") if p.strip("\n"))
-        return forced
+            short, email, forced, imported, files = fields
+            paths = [path.strip("\n") for path in files.split("\0") if path.strip("\n")]
+            posts = sum(1 for path in paths if path.endswith(".md"))
+            forced_flag = forced.strip().lower() == "true"
+            added = AddedBy(short, email, forced_flag, bool(imported.strip()), posts)
+            for path in paths:
+                if path not in found:  # the newest adding commit comes first
+                    found[path] = added
+        return found
 
     # -- remotes ---------------------------------------------------------------------------
 
@@ -947,21 +955,36 @@ def git_user_email(path: Path) -> str | None:
         return str(value).strip() or None
 
 
-def forced_paths_lookup(root: Path) -> Callable[[], set[str]]:
-    """For ``check``: a lazy lookup of posts whose commit carried Duologue-Forced."""
+def added_by_lookup(root: Path) -> Callable[[], dict[str, AddedBy]]:
+    """For ``check``: a lazy lookup of the commit that added each post (relative to
+    ``root``): who made it, and whether it was forced or an import."""
 
-    def lookup() -> set[str]:
+    def lookup() -> dict[str, AddedBy]:
         try:
             repo = Repository(root)
         except GitFailure:
-            return set()
+            return {}
         prefix = root.resolve().relative_to(repo.root.resolve()).as_posix()
         folder = "series" if prefix == "." else f"{prefix}/series"
-        found = repo.forced_paths(folder)
         strip = "" if prefix == "." else prefix + "/"
-        return {p.removeprefix(strip) for p in found}
+        return {p.removeprefix(strip): added for p, added in repo.added_by(folder).items()}
 
     return lookup
+
+
+@dataclass(frozen=True, slots=True)
+class AddedBy:
+    """The commit that added a file, as ``check`` needs it."""
+
+    short: str
+    email: str
+    """The commit's author e-mail."""
+    forced: bool
+    """It carried ``Duologue-Forced: true``."""
+    imported: bool
+    """It carried ``Duologue-Import`` (SPEC §10)."""
+    posts: int
+    """How many ``.md`` files it added there: a turn adds one."""
 
 
 @dataclass(frozen=True, slots=True)

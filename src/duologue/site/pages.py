@@ -9,6 +9,7 @@ the sandbox.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable, MutableMapping
 from datetime import datetime
@@ -177,6 +178,20 @@ class _Template(jinja2.Template):
         return template
 
 
+class _BestEffortBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's bytecode cache, but a cache: a full disk or the cache folder removed while
+    a build runs costs the next build a recompile, never this build."""
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        # Jinja removes its temporary file before the error reaches here.
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().load_bytecode(bucket)
+
+
 class PageRenderer:
     """One sandboxed Jinja2 environment for the whole build; templates are compiled once.
 
@@ -201,7 +216,7 @@ class PageRenderer:
             # Its own file names: code compiled outside the sandbox (by an earlier version)
             # must never be loaded into it.
             bytecode_cache=(
-                jinja2.FileSystemBytecodeCache(str(bytecode_dir), "__sandboxed_%s.cache")
+                _BestEffortBytecodeCache(str(bytecode_dir), "__sandboxed_%s.cache")
                 if bytecode_dir
                 else None
             ),
