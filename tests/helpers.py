@@ -34,3 +34,30 @@ def run_duologue(
 def make_clone_identity(repo: Path, name: str, email: str) -> None:
     git(repo, "config", "user.name", name)
     git(repo, "config", "user.email", email)
+
+
+def left_behind(root: Path) -> list[str]:
+    """Temporary files and staging folders under ``root`` that no command may leave."""
+    return sorted(
+        str(path.relative_to(root))
+        for path in root.rglob("*")
+        if path.name.endswith(".tmp") or ".building-" in path.name
+    )
+
+
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started (a build's workers), from /proc."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(word) for word in text.split()]
+
+
+def still_running(pid: int) -> bool:
+    """Whether ``pid`` is alive and not a zombie waiting to be reaped."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status

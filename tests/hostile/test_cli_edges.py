@@ -33,7 +33,7 @@ from tests.cli.workspaces import (
     write_series,
     write_thread,
 )
-from tests.helpers import run_duologue
+from tests.helpers import children, left_behind, run_duologue, still_running
 from tests.site.workspace import output_files
 
 SCRIPT = Path(sys.executable).with_name("duologue")
@@ -92,29 +92,10 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 # --- Ctrl-C -------------------------------------------------------------------------------
 
 
-def left_behind(root: Path) -> list[str]:
-    """Temporary files and staging folders a build must never leave."""
-    return sorted(
-        str(path.relative_to(root))
-        for path in root.rglob("*")
-        if path.name.endswith(".tmp") or ".building-" in path.name
-    )
 
 
-def children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(word) for word in text.split()]
 
 
-def still_running(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-    return "\nState:\tZ" not in status
 
 
 class Started:

@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.workspaces import commit_all, make_workspace, write_series, write_thread
-from tests.helpers import git, run_duologue
+from tests.helpers import children, git, left_behind, run_duologue, still_running
 from tests.integration.conftest import new_draft, ok, refused, snapshot, start_workspace
 
 SCRIPT = Path(sys.executable).with_name("duologue")
@@ -737,28 +737,10 @@ def test_debug_shows_the_traceback_of_a_system_failure(one_post: Path, full_disk
 # --- A build worker killed from outside ---------------------------------------------------
 
 
-def children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(word) for word in text.split()]
 
 
-def still_running(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-    return "\nState:\tZ" not in status
 
 
-def half_built(root: Path) -> list[str]:
-    return sorted(
-        str(path.relative_to(root))
-        for path in root.rglob("*")
-        if path.name.endswith(".tmp") or ".building-" in path.name
-    )
 
 
 def test_a_build_worker_killed_from_outside_is_one_line(big: Path, tmp_path: Path) -> None:
@@ -781,7 +763,7 @@ def test_a_build_worker_killed_from_outside_is_one_line(big: Path, tmp_path: Pat
     assert lines[0].startswith("error: a build worker process was killed from outside"), lines[0]
     assert [pid for pid in workers if still_running(pid)] == []
     assert not (root / "public").exists()
-    assert half_built(root) == []
+    assert left_behind(root) == []
     again = run_duologue(root, "build")
     assert again.returncode == 0, again.stderr
     assert len(list((root / "public" / "slow-work").glob("[0-9]*.html"))) == 2000

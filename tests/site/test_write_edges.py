@@ -29,7 +29,7 @@ import pytest
 from duologue.errors import DuologueError
 from duologue.site.build import build_site
 from duologue.workspace import load_settings
-from tests.helpers import run_duologue
+from tests.helpers import children, left_behind, run_duologue
 from tests.site.workspace import add_post, add_series, make_workspace, output_files, thread
 
 CACHE = Path(".git/duologue/build-cache")
@@ -71,12 +71,6 @@ def _ok(result: subprocess.CompletedProcess[str]) -> str:
     return result.stdout
 
 
-def _left_behind(folder: Path) -> list[str]:
-    return sorted(
-        str(p.relative_to(folder))
-        for p in folder.rglob("*")
-        if p.name.endswith(".tmp") or ".building-" in p.name
-    )
 
 
 @contextlib.contextmanager
@@ -107,7 +101,7 @@ def test_an_output_folder_that_is_a_file_is_refused_and_kept(tmp_path: Path) -> 
     line = _one_error(run_duologue(root, "build", "--out", "site"))
     assert line == "error: output folder 'site' is a file; remove it or choose another --out."
     assert (root / "site").read_text() == "not a folder\n"
-    assert _left_behind(root) == []
+    assert left_behind(root) == []
 
 
 def test_an_output_folder_whose_parents_do_not_exist_yet_is_made(tmp_path: Path) -> None:
@@ -117,7 +111,7 @@ def test_an_output_folder_whose_parents_do_not_exist_yet_is_made(tmp_path: Path)
     out = tmp_path / "not" / "yet" / "site"
     _ok(run_duologue(root, "build", "--out", str(out)))
     assert output_files(out) == _clean(root, tmp_path)
-    assert _left_behind(tmp_path / "not") == []
+    assert left_behind(tmp_path / "not") == []
 
 
 def test_an_output_page_replaced_by_a_symlink_is_replaced_not_followed(tmp_path: Path) -> None:
@@ -157,7 +151,7 @@ def test_an_output_page_that_is_a_socket_is_one_sentence_naming_it(tmp_path: Pat
     page.unlink()
     _ok(run_duologue(root, "build"))
     assert page.read_bytes() == good
-    assert _left_behind(root) == []
+    assert left_behind(root) == []
 
 
 def _page_of(root: Path, size: int) -> Path:
@@ -192,7 +186,7 @@ def test_a_folder_where_a_page_should_be_is_one_sentence_naming_it(tmp_path: Pat
         refused.value.message
     )
     assert (page / "keep.txt").read_text() == "mine\n"
-    assert _left_behind(root / "public") == []
+    assert left_behind(root / "public") == []
     shutil.rmtree(page)
     build_site(load_settings(root))
     assert page.read_bytes() == good
@@ -218,7 +212,7 @@ def test_an_output_page_that_cannot_be_read_is_one_sentence_naming_it(tmp_path: 
     assert page.read_bytes() == good  # the mount gone, the old page is there
     build_site(load_settings(root))
     assert b"yyyy" in page.read_bytes()
-    assert _left_behind(root / "public") == []
+    assert left_behind(root / "public") == []
 
 
 def test_a_removed_posts_page_that_became_a_folder_is_left_alone(tmp_path: Path) -> None:
@@ -285,7 +279,7 @@ def test_an_output_folder_made_during_a_first_build_is_not_overwritten(tmp_path:
         "was the folder made during the build? Run `duologue build` again."
     )
     assert output_files(out) == {"theirs.txt": b"theirs\n"}
-    assert _left_behind(root) == []
+    assert left_behind(root) == []
     build_site(load_settings(root))
     assert output_files(out) == {**_clean(root, tmp_path), "theirs.txt": b"theirs\n"}
 
@@ -335,7 +329,7 @@ def test_a_post_changed_between_scan_and_render_is_one_sentence(
     assert {k: v for k, v in after.items() if k.startswith("b/")} == {
         k: v for k, v in before.items() if k.startswith("b/")
     }
-    assert _left_behind(root) == []
+    assert left_behind(root) == []
     if change == "folder":
         post.rmdir()
     if change != "edited":
@@ -534,7 +528,7 @@ def test_a_folder_where_a_cache_file_should_be(tmp_path: Path) -> None:
     for _ in range(2):
         _ok(run_duologue(root, "build"))
         assert output_files(root / "public") == _clean(root, tmp_path)
-    assert _left_behind(root / ".git") == []
+    assert left_behind(root / ".git") == []
     assert (manifest / "x").read_text() == "in the way"
 
 
@@ -561,7 +555,7 @@ def test_a_read_only_cache_folder_does_not_stop_the_build(tmp_path: Path) -> Non
         add_post(root, "s", 2, title="Renamed")
         _ok(run_duologue(root, "build"))
         assert output_files(root / "public") == _clean(root, tmp_path)
-    assert _left_behind(root / ".git") == []
+    assert left_behind(root / ".git") == []
     _ok(run_duologue(root, "build"))  # the cache written again now
     assert "(0 written)" in _ok(run_duologue(root, "build"))
 
@@ -633,18 +627,12 @@ def test_a_series_folder_this_user_may_not_open_is_one_sentence(tmp_path: Path) 
         f"error: {folder}: permission denied; check the permissions of the file and of its folder."
     )
     assert not (root / "public").exists()
-    assert _left_behind(root) == []
+    assert left_behind(root) == []
 
 
 # --- Build workers that stop or are killed --------------------------------------------------
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(word) for word in text.split()]
 
 
 class KilledWorker:
@@ -672,7 +660,7 @@ def killed_worker(tmp_path_factory: pytest.TempPathFactory) -> KilledWorker:
         text=True,
     )
     deadline = time.monotonic() + 60
-    while len(workers := _children(run.pid)) < 2:
+    while len(workers := children(run.pid)) < 2:
         assert run.poll() is None, run.communicate()
         assert time.monotonic() < deadline
         time.sleep(0.002)
@@ -695,7 +683,7 @@ def test_a_killed_build_worker_fails_the_build_cleanly(killed_worker: KilledWork
     status = Path(f"/proc/{killed_worker.stopped}/status")
     assert not status.exists() or "State:\tZ" in status.read_text()
     assert not (root / "public").exists()
-    assert _left_behind(root) == []
+    assert left_behind(root) == []
     _ok(run_duologue(root, "build"))
     assert len(list((root / "public/a").glob("0*.html"))) == 250
     assert output_files(root / "public/b") != {}
