@@ -52,7 +52,11 @@ class Sample:
 
 
 def run_timed(
-    command: list[str], cwd: Path, env: dict[str, str] | None = None, quiet: bool = True
+    command: list[str],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    quiet: bool = True,
+    stdin: bytes | None = None,
 ) -> tuple[float, int]:
     """Run ``command`` once; return (wall seconds, peak RSS in KiB of the child tree).
 
@@ -63,8 +67,19 @@ def run_timed(
     if env is None:
         env = CHILD_ENV
     start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=out,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
+    )
     assert process.stderr is not None
+    if stdin is not None:
+        assert process.stdin is not None
+        process.stdin.write(stdin)  # a hook's few ref lines: far below the pipe's buffer
+        process.stdin.close()
     errors = process.stderr.read()
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start

@@ -92,13 +92,16 @@ def verify_push(
 
 def _hook_ranges(history: History, mode: str, stdin: str, env: Mapping[str, str]) -> list[_Range]:
     if mode == "pre-commit":
-        old = env.get("PRE_COMMIT_FROM_REF") or env.get("PRE_COMMIT_SOURCE") or ""
-        new = env.get("PRE_COMMIT_TO_REF") or env.get("PRE_COMMIT_ORIGIN") or ""
+        # pre-commit's pre-push stage: the range of one pushed ref, in its variables.
+        old = env.get("PRE_COMMIT_FROM_REF", "").strip()
+        new = env.get("PRE_COMMIT_TO_REF", "").strip()
         if not new:
             raise InvalidInput(
-                "verify --hook pre-commit runs from pre-commit's pre-push stage, which sets "
-                "PRE_COMMIT_FROM_REF and PRE_COMMIT_TO_REF; neither is set."
+                "verify --hook pre-commit runs in pre-commit's pre-push stage, which sets "
+                "PRE_COMMIT_TO_REF (and PRE_COMMIT_FROM_REF); it is not set."
             )
+        if new == ZERO_SHA:
+            return []  # a deleted branch: pre-commit names no remote ref to judge it by
         return [_push_range(history, old or ZERO_SHA, new, "--remotes")]
     lines = [line for line in stdin.splitlines() if line.strip()]
     if len(lines) > MAX_HOOK_LINES:

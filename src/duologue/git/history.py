@@ -178,13 +178,15 @@ class History:
         return found
 
     def entry(self, commit: str, path: str) -> tuple[str, str] | None:
-        """(mode, sha) of ``path`` at ``commit``, or None."""
-        folder, _, name = path.rpartition("/")
-        if not folder:
-            out = self.run("ls-tree", "-z", commit, "--", path)
-            meta, tab, _ = out.partition("\t")
-            return (meta.split()[0], meta.split()[2]) if tab else None
-        return self.entries(commit, folder).get(name)
+        """(mode, sha) of ``path`` at ``commit``, or None: one ``ls-tree`` of that path
+        alone, whatever else its folder holds."""
+        out = self.run("ls-tree", "-z", commit, "--", path)
+        for record in out.split("\0"):
+            meta, tab, name = record.partition("\t")
+            if tab and name == path:
+                mode, _kind, sha = meta.split()
+                return mode, sha
+        return None
 
     def blob(self, sha: str, shown: str) -> bytes:
         """The blob ``sha``, bounded: ``InvalidInput`` naming ``shown`` when it is too big."""
