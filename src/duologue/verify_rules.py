@@ -299,6 +299,12 @@ def _series_changes(judged: _Judged, settings: Settings, slug: str, changes: lis
         return
     latest_turn = max(before.turns, default=0)
     previous = before.latest
+    known = set(before.turns)  # and, in an import, the posts it added before this one
+    after = known | {
+        int(m["turn"])
+        for m in (POST_FILE_PATTERN.match(c.path.rsplit("/", 1)[-1]) for c, _ in added)
+        if m
+    }
     for offset, (change, local) in enumerate(added, start=1):
         post = _added_post(judged, settings, slug, change, local)
         if post is None:
@@ -313,7 +319,8 @@ def _series_changes(judged: _Judged, settings: Settings, slug: str, changes: lis
                 f"it adds turn {post.turn}, but {why}; the next post is turn {expected_turn}.",
             )
             continue
-        _added_post_rules(judged, series, post, previous, local, imported, before, slug)
+        _added_post_rules(judged, series, post, previous, local, imported, (known, after), slug)
+        known.add(post.turn)
         previous = post
 
 
@@ -361,10 +368,13 @@ def _added_post_rules(
     previous: Post | None,
     local: str,
     imported: bool,
-    before: _SeriesAt,
+    turns: tuple[set[int], set[int]],
     slug: str,
 ) -> None:
+    """``turns``: those before this post (what it may answer), and those after the commit
+    (what its references may name: an import's posts reference each other)."""
     commit = judged.commit
+    known, after = turns
     author = series.author(post.author)
     if author is None:
         judged.broke(
@@ -390,7 +400,7 @@ def _added_post_rules(
                 f"{author.name} <{author.email}>; a post is committed by its author.",
             )
     if post.in_reply_to is not None and (
-        post.in_reply_to >= post.turn or post.in_reply_to not in before.turns
+        post.in_reply_to >= post.turn or post.in_reply_to not in known
     ):
         judged.broke(
             local, "check", f"`in_reply_to` names turn {post.in_reply_to}, which does not exist."
@@ -407,7 +417,7 @@ def _added_post_rules(
     problem = future_date_problem(post.date, datetime.now(UTC))
     if problem:
         judged.broke(local, "check", problem)
-    _references(judged, post, local, set(before.turns) | {post.turn}, slug)
+    _references(judged, post, local, after, slug)
 
 
 def _references(judged: _Judged, post: Post, local: str, own_turns: set[int], slug: str) -> None:
