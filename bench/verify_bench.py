@@ -158,7 +158,9 @@ def main() -> int:
         short, long = samples[index], samples[index + 2]
         ratio = long.median / short.median
         ok &= ratio <= 1.5 and long.median <= 0.3
-        print(f"- {what}: long/short = {ratio:.2f} (target ≤ 1.5), long {long.median:.3f} s (target ≤ 0.3 s)")
+        print(
+            f"- {what}: long/short = {ratio:.2f} (target ≤ 1.5), long {long.median:.3f} s (target ≤ 0.3 s)"
+        )
     return 0 if ok else 1
 
 
