@@ -40,6 +40,8 @@ class _Range:
     revisions: tuple[str, ...]
     before: str | None
     after: str
+    published: bool
+    """The ref is the branch the site is published from: its history is never rewritten."""
 
 
 def verify_range(history: History, revisions: Iterable[str], prefix: str) -> Report:
@@ -53,23 +55,20 @@ def verify_range(history: History, revisions: Iterable[str], prefix: str) -> Rep
 
 def verify(history: History, revisions: tuple[str, ...] | None, prefix: str) -> Report:
     """``duologue verify [RANGE]``; without a range, the commits of the current branch its
-    upstream lacks (and a branch that no longer contains its upstream is a rewrite), or
-    all of them without an upstream."""
-    rewritten: list[Violation] = []
+    upstream lacks, or all of them without an upstream. (A branch that has parted from
+    its upstream is not judged a rewrite here: a co-author's push does that too, and
+    ``sync`` settles it; the hooks see the push that would rewrite.)"""
     base: str | None = None
     if revisions is None:
-        head = history.resolve("HEAD")
-        if head is None:
+        if history.resolve("HEAD") is None:
             return Report()  # no commits yet: nothing to verify
         upstream = None if history.bare else history.upstream()
         if upstream is None:
             revisions = ("HEAD",)
         else:
             base = history.resolve(upstream)
-            rewritten = _rewritten(history, base, head, "HEAD")
             revisions = (f"{upstream}..HEAD",)
     report = verify_range(history, revisions, prefix)
-    report.violations = rewritten + report.violations
     return _with_turns(history, report, prefix, base)
 
 
@@ -82,7 +81,8 @@ def verify_push(
     report = Report()
     base: str | None = None
     for pushed in ranges:
-        report.violations += _rewritten(history, pushed.before, pushed.after, pushed.after)
+        if pushed.published:
+            report.violations += _rewritten(history, pushed.before, pushed.after, pushed.after)
         part = verify_range(history, pushed.revisions, prefix)
         report.checked += part.checked
         report.violations += part.violations
@@ -102,7 +102,9 @@ def _hook_ranges(history: History, mode: str, stdin: str, env: Mapping[str, str]
             )
         if new == ZERO_SHA:
             return []  # a deleted branch: pre-commit names no remote ref to judge it by
-        return [_push_range(history, old or ZERO_SHA, new, "--remotes")]
+        branch = env.get("PRE_COMMIT_REMOTE_BRANCH", "").strip() or None
+        published = branch is None or _published(history, branch, "pre-push")
+        return [_push_range(history, old or ZERO_SHA, new, "--remotes", published)]
     lines = [line for line in stdin.splitlines() if line.strip()]
     if len(lines) > MAX_HOOK_LINES:
         raise InvalidInput(f"the push updates more than {MAX_HOOK_LINES} refs; push fewer at once.")
@@ -122,28 +124,38 @@ def _hook_ranges(history: History, mode: str, stdin: str, env: Mapping[str, str]
             )
         if not ref.startswith("refs/heads/"):
             continue  # tags, notes, duologue's own refs: no turns in them
+        published = _published(history, ref, mode)
         if new == ZERO_SHA:
-            if old != ZERO_SHA and _published(history, ref, mode):
-                ranges.append(_Range((), old, ZERO_SHA))
+            if old != ZERO_SHA and published:
+                ranges.append(_Range((), old, ZERO_SHA, published))
             continue
-        ranges.append(_push_range(history, old, new, others))
+        ranges.append(_push_range(history, old, new, others, published))
     return ranges
 
 
 def _published(history: History, ref: str, mode: str) -> bool:
-    """Whether ``ref`` is the branch the site is published from: the bare remote's HEAD,
-    or (pushing from a clone) any branch."""
-    if mode != "pre-receive":
-        return True
-    return history.current_branch() == ref
+    """Whether ``ref`` is the branch the site is published from: in a bare remote its
+    ``HEAD``; pushing from a clone, the current branch's upstream branch, or the branch of
+    the same name."""
+    if mode == "pre-receive":
+        return history.current_branch() == ref
+    current = history.current_branch()
+    if current is None:
+        return True  # a detached HEAD pushing to a branch: judged strictly
+    merge = history.upstream_merge(current)
+    return ref in {current, merge}
 
 
-def _push_range(history: History, old: str, new: str, others: str) -> _Range:
-    if old == ZERO_SHA or not history.has_object(old):
+def _push_range(history: History, old: str, new: str, others: str, published: bool) -> _Range:
+    if old == ZERO_SHA:
         # A new branch: what none of the refs already there holds. (In pre-receive, the
         # pushed refs are not updated yet, so --all is exactly what the remote had.)
-        return _Range((new, "--not", others), None, new)
-    return _Range((f"{old}..{new}",), old, new)
+        return _Range((new, "--not", others), None, new, published)
+    if not history.has_object(old):
+        # The remote's tip is unknown here, so this clone never had it: a push over it
+        # can only be a force-push; judged from what the clone's remote refs lack.
+        return _Range((new, "--not", others), old, new, published)
+    return _Range((f"{old}..{new}",), old, new, published)
 
 
 def _rewritten(

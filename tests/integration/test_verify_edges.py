@@ -205,3 +205,25 @@ def test_the_action_verify_step_runs_as_github_runs_it(served: Pair, event: str)
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert passed.returncode == 0, passed.stdout + passed.stderr
+
+
+def test_only_the_published_branch_is_held_to_its_history(served: Pair) -> None:
+    """A feature branch may be rewritten (and deleted) from a clone whose pre-push hook is
+    installed; the published branch may not."""
+    ok(served.ana, "hooks", "install")
+    git(served.ana, "checkout", "-q", "-b", "notes")
+    (served.ana / "NOTES.md").write_text("one\n")
+    git(served.ana, "add", "NOTES.md")
+    git(served.ana, "commit", "-qm", "notes")
+    git(served.ana, "push", "-q", "origin", "notes")
+    git(served.ana, "commit", "-q", "--amend", "-m", "notes, reworded")
+    forced = subprocess.run(
+        ["git", "push", "--force", "origin", "notes"], cwd=served.ana, capture_output=True,
+        text=True, env=os.environ.copy(), check=False,
+    )  # fmt: skip
+    assert forced.returncode == 0, forced.stderr
+    deleted = subprocess.run(
+        ["git", "push", "origin", ":notes"], cwd=served.ana, capture_output=True, text=True,
+        env=os.environ.copy(), check=False,
+    )  # fmt: skip
+    assert deleted.returncode == 0, deleted.stderr

@@ -101,6 +101,14 @@ class History:
         except GitCommandError:
             return None
 
+    def upstream_merge(self, branch: str) -> str | None:
+        """The remote branch ``branch`` (``refs/heads/x``) pushes and pulls, if configured."""
+        short = branch.removeprefix("refs/heads/")
+        try:
+            return self.run("config", "--get", f"branch.{short}.merge").strip() or None
+        except GitCommandError:
+            return None
+
     def upstream(self) -> str | None:
         """The current branch's upstream (``refs/remotes/origin/main``), if it has one."""
         try:
