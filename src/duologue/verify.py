@@ -135,15 +135,11 @@ def _hook_ranges(history: History, mode: str, stdin: str, env: Mapping[str, str]
 
 def _published(history: History, ref: str, mode: str) -> bool:
     """Whether ``ref`` is the branch the site is published from: in a bare remote its
-    ``HEAD``; pushing from a clone, the current branch's upstream branch, or the branch of
-    the same name."""
+    ``HEAD``; pushing from a clone, the remote's default branch as the clone knows it
+    (``refs/remotes/<remote>/HEAD``), else ``main`` or ``master``."""
     if mode == "pre-receive":
         return history.current_branch() == ref
-    current = history.current_branch()
-    if current is None:
-        return True  # a detached HEAD pushing to a branch: judged strictly
-    merge = history.upstream_merge(current)
-    return ref in {current, merge}
+    return ref in history.remote_default_branches()
 
 
 def _push_range(history: History, old: str, new: str, others: str, published: bool) -> _Range:

@@ -101,13 +101,18 @@ class History:
         except GitCommandError:
             return None
 
-    def upstream_merge(self, branch: str) -> str | None:
-        """The remote branch ``branch`` (``refs/heads/x``) pushes and pulls, if configured."""
-        short = branch.removeprefix("refs/heads/")
-        try:
-            return self.run("config", "--get", f"branch.{short}.merge").strip() or None
-        except GitCommandError:
-            return None
+    def remote_default_branches(self) -> set[str]:
+        """The branches (``refs/heads/x``) the clone's remotes publish from, as their
+        ``refs/remotes/<remote>/HEAD`` say (``git clone`` sets it); ``main`` and ``master``
+        when no remote says."""
+        out = self.run("for-each-ref", "--format=%(refname)%09%(symref)", "refs/remotes/")
+        found: set[str] = set()
+        for line in out.splitlines():
+            name, _, target = line.partition("\t")
+            if name.endswith("/HEAD") and target:
+                remote = name.removeprefix("refs/remotes/").removesuffix("/HEAD")
+                found.add("refs/heads/" + target.removeprefix(f"refs/remotes/{remote}/"))
+        return found or {"refs/heads/main", "refs/heads/master"}
 
     def upstream(self) -> str | None:
         """The current branch's upstream (``refs/remotes/origin/main``), if it has one."""
