@@ -1006,3 +1006,30 @@ def test_progress_bar_at_a_terminal_then_the_summary_line(big: Path, tmp_path: P
     assert code == 0, shown
     assert "\x1b[" not in shown and "building" not in shown
     assert re.fullmatch(r"built 20\d\d files \(0 written\) in \d+\.\d\d s → \S+\n", shown), shown
+
+
+def test_amend_opens_the_post_in_the_editor_at_a_terminal(ws: Path, tmp_path: Path) -> None:
+    """`duologue amend` at a terminal: the editor gets the published post, and what it
+    wrote is committed as the correction, with `updated`."""
+    new_draft(ws, "Opening", "Ben,\n\nHello.")
+    ok(ws, "publish", "slow-work")
+    (post,) = (ws / "series" / "slow-work").glob("0001-*.md")
+    script = editor_script(tmp_path, "ed", "A line added in the editor.")
+    code, shown = in_terminal(ws, "amend", "slow-work", "1", env={"EDITOR": str(script)})
+    assert code == 0, shown
+    assert "amended series/slow-work/0001-opening.md" in shown
+    assert (tmp_path / "ed.args").read_text().splitlines() == [str(post), "terminal"]
+    committed = git(ws, "show", f"HEAD:series/slow-work/{post.name}")
+    assert "A line added in the editor." in committed and "\nupdated: " in committed
+    assert committed == post.read_text()
+    assert git(ws, "log", "-1", "--format=%s %ae") == "slow-work #1: amended ana@example.com\n"
+
+
+def test_amend_without_a_terminal_or_an_editor_says_how(ws: Path, tmp_path: Path) -> None:
+    new_draft(ws, "Opening", "Ben,\n\nHello.")
+    ok(ws, "publish", "slow-work")
+    before = snapshot(ws)
+    assert "not a terminal" in refused(ws, "amend", "slow-work", "1", env={"EDITOR": "true"})
+    code, shown = in_terminal(ws, "amend", "slow-work", "1")
+    assert code == 1 and "neither $VISUAL nor $EDITOR is set" in shown, shown
+    assert snapshot(ws) == before

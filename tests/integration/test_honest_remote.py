@@ -147,6 +147,7 @@ def test_a_force_push_that_rewrites_published_history_is_refused(pair: Pair) -> 
     git(pair.ana, "commit", "-q", "--amend", "-m", "slow-work #1: Opening (reworded)")
     said = push_refused(pair.ana, "--force")
     assert "rewrites published history" in said
+    assert "slow-work: it is Ben Okafor's (ben) turn, for turn 2." in said
 
 
 def test_a_forced_publish_passes(pair: Pair) -> None:
