@@ -118,6 +118,7 @@ def amend_post(
                 f"{shown}: is as it was published, so there is nothing to amend; edit its text "
                 "(or leave out --no-edit to open it in your editor), then amend again."
             )
+        _refuse_failing(settings, shown, now)
         moment = _stamp(now, settings, old.changed)
         text = format_post(replace(new, updated=moment))
         data = text.encode("utf-8")
@@ -177,6 +178,23 @@ def retract_post(
         )
         write_atomic(path, data)
     return Corrected(shown, commit, moment)
+
+
+def _refuse_failing(settings: Settings, shown: str, now: datetime) -> None:
+    """The corrected post must pass ``check`` (a reference to a turn that does not exist,
+    raw HTML the build refuses), or the correction would break the series it fixes."""
+    from duologue.check import check_workspace
+
+    errors = [
+        p
+        for p in check_workspace(settings.root, None, now)
+        if p.level == "error" and p.path == shown
+    ]
+    if errors:
+        raise InvalidInput(
+            f"{shown}: {errors[0].message.rstrip('.')}; fix it, then amend again (nothing was "
+            "committed)."
+        )
 
 
 def _committed(

@@ -138,7 +138,12 @@ def _published(history: History, ref: str, mode: str) -> bool:
     ``HEAD``; pushing from a clone, the remote's default branch as the clone knows it
     (``refs/remotes/<remote>/HEAD``), else ``main`` or ``master``."""
     if mode == "pre-receive":
-        return history.current_branch() == ref
+        head = history.current_branch()
+        if head is not None and history.resolve(head) is None:
+            # HEAD names a branch that does not exist (`git init --bare` without
+            # init.defaultBranch says master): the usual names count as published.
+            return ref in {head, "refs/heads/main", "refs/heads/master"}
+        return head == ref
     return ref in history.remote_default_branches()
 
 
@@ -148,9 +153,10 @@ def _push_range(history: History, old: str, new: str, others: str, published: bo
         # pushed refs are not updated yet, so --all is exactly what the remote had.)
         return _Range((new, "--not", others), None, new, published)
     if not history.has_object(old):
-        # The remote's tip is unknown here, so this clone never had it: a push over it
-        # can only be a force-push; judged from what the clone's remote refs lack.
-        return _Range((new, "--not", others), old, new, published)
+        # The remote's tip is unknown here (a pre-push after the co-author pushed): the
+        # remote refuses a push that is not a fast-forward unless forced, and its own
+        # hook judges a forced one; here, what the clone's remote refs lack is judged.
+        return _Range((new, "--not", others), None, new, published)
     return _Range((f"{old}..{new}",), old, new, published)
 
 

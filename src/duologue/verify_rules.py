@@ -36,6 +36,7 @@ from duologue.workspace import (
 )
 
 IMPORT_TRAILER = "Duologue-Import"
+GITLINK_MODE = "160000"
 FORCED_TRAILER = "Duologue-Forced"
 CONTENT_FIELDS = ("title", "body", "tags", "summary", "canonical_url")
 """What an amend may change, together with a later ``updated``."""
@@ -127,54 +128,89 @@ def judge(history: History, commit: Commit, prefix: str) -> list[Violation]:
     """What ``commit`` broke, against its first parent."""
     parent = commit.parents[0] if commit.parents else None
     judged = _Judged(history, commit, parent, prefix)
-    every = [c for c in history.changes(parent, commit.sha) if c.path.startswith(prefix)]
-    changes = [c for c in every if not _brought_by_a_side(history, commit, c)]
+    changes = [c for c in history.changes(parent, commit.sha) if c.path.startswith(prefix)]
     settings = judged.settings(commit.sha)
-    had_workspace = judged.settings(parent) is not None or (
-        parent is not None and history.entry(parent, prefix + SETTINGS_FILE) is not None
-    )
+    had_workspace = parent is not None and history.entry(parent, prefix + SETTINGS_FILE) is not None
     if settings is None:
         entry = history.entry(commit.sha, prefix + SETTINGS_FILE)
         if entry is None and not had_workspace:
             return []  # not a workspace (a deploy branch, say): nothing of duologue to judge
         _settings_file(judged, entry)
         return judged.found
+    if len(commit.parents) > 1:
+        _merge(judged, settings, changes)
+        return judged.found
     by_series: dict[str, list[Change]] = {}
     for change in changes:
         local = change.path[len(prefix) :]
         parts = PurePosixPath(local).parts
-        if local == SETTINGS_FILE:
+        if change.new_mode == GITLINK_MODE:
+            judged.broke(local, "check", "is a git submodule; a workspace holds only files.")
+        elif local == SETTINGS_FILE:
             _settings_file(judged, history.entry(commit.sha, change.path))
         elif parts[0] == "series" and len(parts) >= 3:
             by_series.setdefault(parts[1], []).append(change)
+        elif (
+            parts[0] in ("series", "drafts")
+            and change.new_sha
+            and change.new_mode not in REGULAR_FILE_MODES
+        ):
+            judged.broke(
+                local,
+                "check",
+                "is not a regular file (a link?); duologue reads only regular files.",
+            )
         elif parts[0] == "drafts" and len(parts) >= 2:
             _draft(judged, settings, change, parts)
     for slug, series_changes in sorted(by_series.items()):
         _series_changes(judged, settings, slug, series_changes)
-    if len(commit.parents) > 1:
-        merged = {
-            parts[1]
-            for parts in (PurePosixPath(c.path[len(prefix) :]).parts for c in every)
-            if len(parts) >= 3 and parts[0] == "series"
-        }
-        for slug in sorted(merged):
-            _one_post_a_turn(judged, settings, slug)
     return judged.found
 
 
-def _brought_by_a_side(history: History, commit: Commit, change: Change) -> bool:
-    """In a merge, a change that another parent already holds came with that side, where
-    it was judged (or it was on the shared remote already)."""
-    for other in commit.parents[1:]:
-        entry = history.entry(other, change.path)
-        if (entry[1] if entry else None) == change.new_sha:
-            return True
-    return False
+def _merge(judged: _Judged, settings: Settings, changes: list[Change]) -> None:
+    """A merge brings nothing of its own: its sides' commits are judged one by one (or were,
+    when they reached the remote), so it must be exactly the automatic merge of its two
+    sides. ``-s ours``, a resolved conflict or a third side could drop or change
+    published posts unseen. Two posts left claiming one turn are a race it merged."""
+    commit = judged.commit
+    problem = None
+    if len(commit.parents) != 2:
+        problem = f"merges {len(commit.parents)} sides; a merge in a workspace joins two."
+    else:
+        merged = judged.history.merged_tree(*commit.parents)
+        if merged is None:
+            problem = (
+                "merges two sides git cannot merge by itself (a conflict, or histories that "
+                "share nothing); run `duologue sync` instead of a plain `git pull`."
+            )
+        elif merged != judged.history.tree_of(commit.sha):
+            problem = (
+                "is not the automatic merge of its two sides (a resolved conflict, `-s ours`, "
+                "or a change of its own), so it could drop or change published posts; run "
+                "`duologue sync` instead of a plain `git pull`."
+            )
+    if problem:
+        judged.broke("(merge)", "merge", problem)
+        return
+    touched = {
+        parts[1]
+        for parts in (PurePosixPath(c.path[len(judged.prefix) :]).parts for c in changes)
+        if len(parts) >= 3 and parts[0] == "series"
+    }
+    for slug in sorted(touched):
+        _one_post_a_turn(judged, settings, slug)
 
 
 def _settings_file(judged: _Judged, entry: tuple[str, str] | None) -> None:
     if entry is None:
         judged.broke(SETTINGS_FILE, "check", "duologue.toml was removed; every workspace needs it.")
+        return
+    if entry[0] not in REGULAR_FILE_MODES:
+        judged.broke(
+            SETTINGS_FILE,
+            "check",
+            "is not a regular file (a link?); duologue reads only regular files.",
+        )
         return
     try:
         data = parse_toml(judged.text(entry[1], SETTINGS_FILE), SETTINGS_FILE)
@@ -328,6 +364,11 @@ def _series_file(judged: _Judged, slug: str, change: Change, shown: str) -> None
     if change.new_sha is None:
         judged.broke(shown, "check", "was removed; every series folder needs its series.toml.")
         return
+    if change.new_mode not in REGULAR_FILE_MODES:
+        judged.broke(
+            shown, "check", "is not a regular file (a link?); duologue reads only regular files."
+        )
+        return
     try:
         parse_series(slug, parse_toml(judged.text(change.new_sha, shown), shown), shown)
     except DuologueError as error:
@@ -335,13 +376,40 @@ def _series_file(judged: _Judged, slug: str, change: Change, shown: str) -> None
         return
     old = judged.series(judged.parent, slug)
     new = judged.series(judged.commit.sha, slug)
-    if old is not None and new is not None and old.id != new.id:
+    if old is None or new is None:
+        return
+    if old.id != new.id:
         judged.broke(
             shown,
             "series-id",
             f"`id` changed from {old.id!r} to {new.id!r}; a series id never changes, or "
             "every feed reader shows its posts again.",
         )
+    settings = judged.settings(judged.commit.sha)
+    if settings is None or not _posts_in(judged, settings, judged.parent, slug).turns:
+        return  # no turn taken yet: the authors may still be anyone, in any order
+    kept = new.handles[: len(old.handles)]
+    if kept != old.handles:
+        judged.broke(
+            shown,
+            "series-authors",
+            f"the authors {', '.join(old.handles)} became {', '.join(new.handles)}; authors "
+            "keep their handles and their turn order (add a new author at the end), or the "
+            "turns already taken would belong to someone else.",
+        )
+        return
+    for before in old.authors:
+        after = new.author(before.handle)
+        changed = after is not None and after.email.lower() != before.email.lower()
+        if changed and judged.commit.author_email.lower() != before.email.lower():
+            assert after is not None
+            judged.broke(
+                shown,
+                "series-authors",
+                f"{before.handle}'s e-mail changed from {before.email} to {after.email} in "
+                f"a commit by <{judged.commit.author_email}>; only {before.name} changes "
+                "their own e-mail (it is how git tells who wrote a turn).",
+            )
 
 
 def _added_post(
@@ -488,8 +556,29 @@ def _edited_post(
                 "the post is withdrawn; a withdrawn post changes no more.",
             )
         return
+    from duologue.check import future_date_problem
+
+    for moment in (new.updated, new.withdrawn):
+        problem = None if moment is None else future_date_problem(moment, datetime.now(UTC))
+        if problem:
+            judged.broke(local, "check", problem.replace("`date`", "`updated`/`withdrawn`", 1))
+            return
     if new.withdrawn is not None:
-        return  # retract: the body emptied, `withdrawn` set (parse_post holds it to that)
+        # retract: `withdrawn` set and the body emptied (parse_post holds it to that); the
+        # rest stays as it was, so the page keeps the title its references show.
+        kept = [
+            name
+            for name in CONTENT_FIELDS
+            if name != "body" and getattr(old, name) != getattr(new, name)
+        ]
+        if kept:
+            judged.broke(
+                local,
+                "published-post-changed",
+                f"withdraws the post and changes {', '.join(f'`{n}`' for n in kept)}; a "
+                "retract changes nothing else (use `duologue retract`).",
+            )
+        return
     content = [name for name in CONTENT_FIELDS if getattr(old, name) != getattr(new, name)]
     if content and (
         new.updated is None or (old.updated is not None and new.updated <= old.updated)
@@ -500,8 +589,11 @@ def _edited_post(
             f"changes {', '.join(f'`{name}`' for name in content)} of a published post "
             "without a later `updated` date; correct a post with `duologue amend`.",
         )
-    elif old.updated is not None and new.updated is None:
-        judged.broke(local, "published-post-changed", "removes `updated` from a published post.")
+    elif old.updated is not None and (new.updated is None or new.updated < old.updated):
+        judged.broke(local, "published-post-changed", "moves `updated` of a published post back.")
+    if new.body != old.body:
+        turns = set(_posts_in(judged, settings, judged.commit.sha, slug).turns)
+        _references(judged, new, local, turns, slug)
 
 
 def _one_post_a_turn(judged: _Judged, settings: Settings, slug: str) -> None:

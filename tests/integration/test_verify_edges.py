@@ -227,3 +227,152 @@ def test_only_the_published_branch_is_held_to_its_history(served: Pair) -> None:
         env=os.environ.copy(), check=False,
     )  # fmt: skip
     assert deleted.returncode == 0, deleted.stderr
+
+
+# -- what a red-team review of verify found (each once let a bad push through) -------------
+
+
+def _answered(pair: Pair) -> None:
+    """Ben's turn 2 on the remote; Ana has a commit of her own and has fetched it."""
+    new_draft(pair.ben, "Answer", "Ana, [[#1]] was right.")
+    ok(pair.ben, "publish", "slow-work", "--push")
+    (pair.ana / "NOTES.md").write_text("mine\n")
+    git(pair.ana, "add", "NOTES.md")
+    git(pair.ana, "commit", "-qm", "notes")
+    git(pair.ana, "fetch", "-q", "origin")
+
+
+def test_a_merge_that_keeps_only_its_own_side_is_refused(served: Pair) -> None:
+    _answered(served)
+    git(served.ana, "merge", "-q", "-s", "ours", "-m", "merge", "origin/main")
+    said = push_refused(served.ana)
+    assert "is not the automatic merge of its two sides" in said
+
+
+def test_a_merge_with_an_orphan_cannot_delete_a_published_post(served: Pair) -> None:
+    root = git(served.ben, "rev-list", "--max-parents=0", "HEAD").strip()
+    (post,) = (served.ben / S).glob("0001-*.md")
+    git(served.ben, "rm", "-q", str(post))
+    tree = git(served.ben, "write-tree").strip()
+    merge = git(served.ben, "commit-tree", tree, "-p", "HEAD", "-p", root, "-m", "tidy").strip()
+    git(served.ben, "reset", "-q", "--hard", merge)
+    said = push_refused(served.ben)
+    assert "(merge)" in said and "merge" in said
+
+
+def test_an_octopus_merge_is_refused(served: Pair) -> None:
+    head = git(served.ben, "rev-parse", "HEAD").strip()
+    tree = git(served.ben, "rev-parse", "HEAD^{tree}").strip()
+    merge = git(
+        served.ben, "commit-tree", tree, "-p", head, "-p", "HEAD~1", "-p", "HEAD~2", "-m", "x"
+    ).strip()
+    git(served.ben, "reset", "-q", "--hard", merge)
+    assert "merges 3 sides" in push_refused(served.ben)
+
+
+def test_the_server_hook_guards_a_workspace_in_a_subfolder(tmp_path: Path) -> None:
+    repo, remote = tmp_path / "repo", tmp_path / "shared.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    repo.mkdir()
+    git(repo, "init", "-q")
+    git(repo, "config", "user.name", "Ana Lima")
+    git(repo, "config", "user.email", "ana@example.com")
+    ok(repo, "init", "site", "--title", "Letters")
+    site = repo / "site"
+    ok(site, "series", "new", "slow-work", "--title", "Slow Work",
+       "--author", "ana:Ana Lima <ana@example.com>", "--author", "ben:Ben Okafor <ben@example.com>")  # fmt: skip
+    git(repo, "remote", "add", "origin", str(remote))
+    new_draft(site, "Opening", "Ben, hello.")
+    ok(site, "publish", "slow-work")
+    git(repo, "push", "-q", "-u", "origin", "main")
+    ok(site, "hooks", "install", "--server", str(remote))
+    assert "--prefix site/" in (remote / "hooks/pre-receive").read_text()
+    (post,) = (site / S).glob("0001-*.md")
+    git(repo, "rm", "-q", str(post))
+    git(repo, "commit", "-qm", "drop it")
+    assert "a published post is never deleted" in push_refused(repo)
+
+
+def test_a_bare_head_naming_a_missing_branch_still_guards_main(served: Pair) -> None:
+    git(served.remote, "symbolic-ref", "HEAD", "refs/heads/master")
+    git(served.ana, "reset", "-q", "--hard", "HEAD~1")
+    assert "rewrites published history" in push_refused(served.ana, "--force")
+
+
+def test_series_authors_keep_their_order_handles_and_own_emails(served: Pair) -> None:
+    toml = served.ben / S / "series.toml"
+    original = toml.read_text()
+    toml.write_text(original.replace("ana@example.com", "ben+ana@example.com"))
+    git(served.ben, "commit", "-qam", "ana's new address")
+    assert "only Ana Lima changes their own e-mail" in push_refused(served.ben)
+    git(served.ben, "reset", "-q", "--hard", "HEAD~1")
+    ana_block, ben_block = original.split("[[authors]]")[1:]
+    head = original.split("[[authors]]")[0]
+    toml.write_text(f"{head}[[authors]]{ben_block.rstrip()}\n\n[[authors]]{ana_block}")
+    git(served.ben, "commit", "-qam", "me first")
+    assert "keep their handles and their turn order" in push_refused(served.ben)
+
+
+def test_a_linked_settings_file_or_a_submodule_in_drafts_is_refused(served: Pair) -> None:
+    toml = f"{S}/series.toml"
+    sha = git(served.ben, "hash-object", "-w", toml).strip()
+    git(served.ben, "update-index", "--cacheinfo", f"120000,{sha},{toml}")
+    git(served.ben, "commit", "-qm", "linked")
+    assert "is not a regular file" in push_refused(served.ben)
+    git(served.ben, "reset", "-q", "--hard", "HEAD~1")
+    head = git(served.ben, "rev-parse", "HEAD").strip()
+    git(served.ben, "update-index", "--add", "--cacheinfo", f"160000,{head},drafts/slow-work")
+    git(served.ben, "commit", "-qm", "a submodule")
+    assert "is a git submodule" in push_refused(served.ben)
+
+
+def with_field(text: str, line: str) -> str:
+    """``text`` (a post) with ``line`` added at the end of its front matter."""
+    head, _, body = text[4:].partition("\n---\n")
+    return f"---\n{head}\n{line}\n---\n{body}"
+
+
+def now() -> str:
+    return (datetime.now(UTC) + timedelta(seconds=2)).replace(microsecond=0).isoformat()
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (lambda t: with_field(t, "updated: 2099-01-01T00:00:00+00:00").replace("quiet week", "calm week"),
+         "lies more than a day in the future"),
+        (lambda t: with_field(t, f"withdrawn: {now()}").replace("title: Opening", "title: Else")
+         .replace("Ben, here is how I plan a quiet week.", ""),
+         "withdraws the post and changes `title`"),
+        (lambda t: with_field(t, f"updated: {now()}").replace("quiet week.", "quiet week, see [[#99]]."),
+         "[[#99]] points at turn 99"),
+    ],
+    ids=["updated-in-2099", "withdrawn-and-retitled", "amended-to-a-missing-turn"],
+)  # fmt: skip
+def test_hand_made_corrections_that_break_the_rules_are_refused(
+    served: Pair, change: object, said: str
+) -> None:
+    (post,) = (served.ana / S).glob("0001-*.md")
+    post.write_text(change(post.read_text()))  # type: ignore[operator]
+    git(served.ana, "commit", "-qam", "a hand-made correction")
+    assert said in push_refused(served.ana)
+
+
+def test_amend_refuses_a_correction_check_would_refuse(served: Pair) -> None:
+    (post,) = (served.ana / S).glob("0001-*.md")
+    post.write_text(post.read_text().replace("quiet week.", "quiet week, see [[#99]]."))
+    said = refused(served.ana, "amend", "slow-work", "1", "--no-edit")
+    assert "[[#99]] points at turn 99" in said and "nothing was committed" in said
+
+
+def test_the_pre_push_hook_lets_handoff_say_the_remote_moved_on(served: Pair) -> None:
+    """Ana's clone has never seen Ben's new tip: her hook must not fail on it, and
+    handoff explains what git said, as without a hook."""
+    ok(served.ana, "hooks", "install")
+    new_draft(served.ben, "Answer", "Ana, [[#1]] was right.")
+    ok(served.ben, "publish", "slow-work", "--push")
+    new_draft(served.ana, "Mine too", "Ben, I could not wait.")
+    ok(served.ana, "publish", "slow-work", "--force")
+    said = refused(served.ana, "handoff")
+    assert "unexpectedly" not in said and "Traceback" not in said
+    assert "duologue sync" in said

@@ -89,6 +89,23 @@ def verify(
         raise typer.Exit(1)
 
 
+def _clone_prefix() -> str:
+    """Where the workspace around the current folder lies in its clone (``""`` at the top,
+    or outside any clone): a server's hook must look there too."""
+    from duologue.errors import GitFailure
+    from duologue.git.history import History
+    from duologue.verify import workspace_prefix
+
+    try:
+        history = History(Path.cwd())
+    except GitFailure:
+        return ""
+    try:
+        return workspace_prefix(history, Path.cwd())
+    finally:
+        history.close()
+
+
 def _prefix(value: str) -> str:
     cleaned = value.strip("/")
     if ".." in cleaned.split("/") or cleaned.startswith("-"):
@@ -126,7 +143,7 @@ def hooks_install(
         done = install(clone_hooks_dir(Path.cwd()), "pre-push", "pre-push", prefix, replace=replace)
         what = "this clone's pre-push hook: a push that breaks the turn rules stops here"
     else:
-        prefix = ""
+        prefix = _clone_prefix()  # run from a clone whose workspace lies in a subfolder
         done = install(
             bare_hooks_dir(server), "pre-receive", "pre-receive", prefix, replace=replace
         )

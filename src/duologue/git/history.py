@@ -177,11 +177,26 @@ class History:
             )
         return found
 
+    def tree_of(self, commit: str) -> str:
+        return self.run("rev-parse", f"{commit}^{{tree}}").strip()
+
+    def merged_tree(self, one: str, other: str) -> str | None:
+        """The tree git's own merge of two commits gives, or None when it cannot merge them
+        by itself (a conflict; histories that share nothing)."""
+        try:
+            out = self.run("merge-tree", "--write-tree", "--no-messages", one, other)
+        except GitCommandError:
+            return None
+        return out.split("\n", 1)[0].strip() or None
+
     def entries(self, commit: str, folder: str) -> dict[str, tuple[str, str]]:
         """Name → (mode, sha) of what lies directly in ``folder`` at ``commit``."""
         if commit == EMPTY_TREE:
             return {}
-        out = self.run("ls-tree", "-z", commit, "--", folder.rstrip("/") + "/")
+        try:
+            out = self.run("ls-tree", "-z", commit, "--", folder.rstrip("/") + "/")
+        except GitCommandError:  # a commit this repository does not have
+            return {}
         found: dict[str, tuple[str, str]] = {}
         for record in out.split("\0"):
             meta, tab, path = record.partition("\t")
@@ -193,7 +208,10 @@ class History:
     def entry(self, commit: str, path: str) -> tuple[str, str] | None:
         """(mode, sha) of ``path`` at ``commit``, or None: one ``ls-tree`` of that path
         alone, whatever else its folder holds."""
-        out = self.run("ls-tree", "-z", commit, "--", path)
+        try:
+            out = self.run("ls-tree", "-z", commit, "--", path)
+        except GitCommandError:  # a commit this repository does not have
+            return None
         for record in out.split("\0"):
             meta, tab, name = record.partition("\t")
             if tab and name == path:
