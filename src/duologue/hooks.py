@@ -88,6 +88,11 @@ def bare_hooks_dir(server: Path) -> Path:
     """The hooks folder of the bare repository at ``server``."""
     from duologue.git.history import History
 
+    if not server.is_dir():
+        raise InvalidInput(
+            f"{server} is not a folder; --server names the shared bare repository "
+            "(like /srv/git/letters.git)."
+        )
     history = History(server)
     try:
         if not history.bare:

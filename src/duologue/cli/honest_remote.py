@@ -77,8 +77,10 @@ def verify(
             typer.echo(printable(violation.line()), err=to_stderr)
         for line in report.turns:
             typer.echo(printable(line), err=to_stderr)
-        if not report.violations:
+        if not report.violations and report.checked:
             typer.echo(f"{report.checked} commit(s) keep the turn rules", err=to_stderr)
+        elif not report.violations:
+            typer.echo("no commits to verify", err=to_stderr)
     if report.violations:
         if not as_json:
             print(
