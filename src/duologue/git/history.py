@@ -185,7 +185,12 @@ class History:
         by itself (a conflict; histories that share nothing)."""
         try:
             out = self.run("merge-tree", "--write-tree", "--no-messages", one, other)
-        except GitCommandError:
+        except GitCommandError as error:
+            if "--write-tree" in str(error.stderr) or "usage: git merge-tree" in str(error.stderr):
+                raise GitFailure(
+                    "verify judges a merge with `git merge-tree --write-tree`, which needs git "
+                    "2.38 or later; update git and verify again."
+                ) from None
             return None
         return out.split("\n", 1)[0].strip() or None
 
