@@ -113,6 +113,32 @@ def build(
     typer.echo(build_summary(out, series, base_url))
 
 
+@app.command()
+def deploy(
+    branch: Annotated[
+        str, typer.Option("--branch", help="The branch the site is recorded on.")
+    ] = "gh-pages",
+    remote: RemoteOption = None,
+    push: Annotated[bool, typer.Option("--push", help="Push the branch afterwards.")] = False,
+    cname: Annotated[
+        str | None, typer.Option("--cname", help="A custom domain, written as CNAME.")
+    ] = None,
+) -> None:
+    """Build, then record the site as one new commit on BRANCH (history kept, the working
+    tree, index and HEAD untouched); --push pushes that branch."""
+    from duologue.deploy import deploy as deploy_site
+
+    settings = workspace_here()
+    result = deploy_site(settings, branch, remote, push, cname)
+    typer.echo(result.built)
+    if result.made:
+        typer.echo(f"recorded the site on {result.branch} as {result.commit[:10]}")
+    else:
+        typer.echo(f"the site is as {result.branch} holds it ({result.commit[:10]}); no commit")
+    if result.pushed_to:
+        typer.echo(f"pushed {result.branch} to {result.pushed_to}")
+
+
 # -- the workspace: init, status, log, check -------------------------------------------
 
 

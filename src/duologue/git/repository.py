@@ -268,6 +268,12 @@ class Repository:
             return self.write_tree(env)
 
     @contextmanager
+    def temporary_index(self) -> Iterator[dict[str, str]]:
+        """The environment of a fresh, empty index of our own (the real one untouched)."""
+        with self._temporary_index() as env:
+            yield env
+
+    @contextmanager
     def staged_index(
         self, base: str | None, changes: Mapping[str, bytes | None]
     ) -> Iterator[dict[str, str]]:
@@ -413,6 +419,7 @@ class Repository:
         author_date: str | None = None,
         committer: Person | None = None,
         sign: bool | None = None,
+        committer_date: str | None = None,
     ) -> str:
         """A commit object (no ref moves); signed when ``sign`` is True, or when it is None
         and ``commit.gpgSign`` is set, as ``git commit`` would."""
@@ -425,6 +432,8 @@ class Repository:
         }
         if author_date:
             env["GIT_AUTHOR_DATE"] = author_date
+        if committer_date:
+            env["GIT_COMMITTER_DATE"] = committer_date
         signing = self.wants_signature() if sign is None else sign
         args = ["commit-tree", *(["-S"] if signing else []), tree]
         for parent in parents:
@@ -649,6 +658,20 @@ class Repository:
             self.run("config", f"branch.{short}.remote", remote)
             self.run("config", f"branch.{short}.merge", remote_branch)
         return confirmed
+
+    def push_ref(self, remote: str, ref: str) -> None:
+        """Push ``ref`` to the same name on ``remote``, never forced."""
+        local = self.resolve(ref)
+        if local is None:
+            raise GitFailure(f"there is no {ref} to push.")
+        status, out, err = self._repo.git.execute(
+            ["git", "push", "--porcelain", remote, f"{ref}:{ref}"],
+            env={**QUIET_ENV, **self.network_env()},
+            kill_after_timeout=NETWORK_TIMEOUT_SECONDS,
+            with_extended_output=True,
+            with_exceptions=False,
+        )
+        self._check_push(remote, ref, local, status, str(out), str(err))
 
     def _check_push(
         self, remote: str, remote_branch: str, local: str, status: int, out: str, err: str
