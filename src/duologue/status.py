@@ -6,7 +6,7 @@ the series is (issue 2: status must not read every post).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from duologue.identity import Identity, match_author
 from duologue.model import Series, SeriesStatus, Settings
@@ -73,3 +73,16 @@ def shared_turn_notice(slug: str, turns: tuple[int, ...] | list[int]) -> str | N
         "`duologue sync`: the post that reached the remote first keeps the turn and yours "
         "goes back to drafts."
     )
+
+
+def turn_now_line(status: SeriesStatus) -> str:
+    """What ``handoff`` ends with for a series: whose turn it is now, and by when."""
+    who = status.next_author
+    line = f"{status.series.slug}: now {who.name}'s ({who.handle}) turn"
+    days = status.series.reply_within_days
+    if status.waiting_since is not None and days is not None:
+        due = status.waiting_since + timedelta(days=days)
+        line += f", due by {due.isoformat()}"
+        if status.overdue:
+            line += " (overdue already)"
+    return line + "."

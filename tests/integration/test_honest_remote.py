@@ -79,7 +79,8 @@ def git_push(clone: Path, *args: str):  # type: ignore[no-untyped-def]
 
 def test_turns_published_with_duologue_pass(pair: Pair) -> None:
     new_draft(pair.ben, "Answer", "Ana, [[#1]] was right.")
-    ok(pair.ben, "publish", "slow-work", "--push")
+    out = ok(pair.ben, "publish", "slow-work", "--push")
+    assert "slow-work: now Ana Lima's (ana) turn." in out
     ok(pair.ana, "sync")
     new_draft(pair.ana, "Third", "Ben, thank you.")
     ok(pair.ana, "publish", "slow-work", "--push")

@@ -10,13 +10,16 @@ module.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from duologue.cli.edges import failure
 from duologue.cli.shared import print_json, workspace_here
+
+if TYPE_CHECKING:
+    from duologue.model import Settings
 
 
 class DuologueGroup(TyperGroup):
@@ -346,15 +349,31 @@ def publish(
     if push:
         done = hand_off(settings, None)
         typer.echo(f"handed off: {done.remote}/{done.branch} is at {done.sha[:10]}")
+        _say_whose_turn(settings)
 
 
 @app.command()
 def handoff(remote: RemoteOption = None) -> None:
     """Push the current branch so the co-author gets the turn."""
+
     from duologue.handoff import hand_off
 
-    done = hand_off(workspace_here(), remote)
+    settings = workspace_here()
+    done = hand_off(settings, remote)
     typer.echo(f"handed off: {done.remote}/{done.branch} is at {done.sha[:10]}")
+    _say_whose_turn(settings)
+
+
+def _say_whose_turn(settings: Settings) -> None:
+    """What a hand-off ends with (SPEC §8): whose turn it is now in each series, by when."""
+    from datetime import UTC, datetime
+
+    from duologue.identity import Identity
+    from duologue.status import collect_status, turn_now_line
+    from duologue.visible import printable
+
+    for status in collect_status(settings, Identity(), datetime.now(UTC)):
+        typer.echo(printable(turn_now_line(status)))
 
 
 @app.command()
