@@ -8,6 +8,8 @@ file, and a retract refuses a file with edits nobody committed, as it would empt
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,15 +18,19 @@ from typing import TYPE_CHECKING
 from duologue.errors import InvalidInput
 from duologue.files import read_text, relative, write_atomic
 from duologue.identity import Identity, require_author
-from duologue.model import Author, Post, Series, Settings
+from duologue.model import (
+    POST_CONTENT_FIELDS,
+    POST_FIXED_FIELDS,
+    Author,
+    Post,
+    Series,
+    Settings,
+)
 from duologue.posts import format_post, parse_post
 from duologue.workspace import list_post_files, load_series
 
 if TYPE_CHECKING:  # GitPython stays out of import time
     from duologue.git.repository import Repository
-
-FIXED_FIELDS = ("turn", "author", "date", "in_reply_to")
-CONTENT_FIELDS = ("title", "body", "tags", "summary", "canonical_url")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +92,41 @@ def _message(series: Series, post: Post, what: str, reason: str | None = None) -
     )
 
 
-def amend_post(
-    settings: Settings, slug: str, turn: int, identity: Identity, now: datetime, *, edit: bool
-) -> Corrected:
-    """Commit the corrections made to turn ``turn`` (in ``$EDITOR`` when ``edit``), with
-    ``updated`` set to ``now``."""
-    from duologue.git.repository import Person
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """A published post opened for a correction, the lock held."""
+
+    repo: Repository
+    series: Series
+    path: Path
+    shown: str
+    """The file, relative to the workspace."""
+    rel: str
+    """The file, relative to the repository."""
+    old: Post
+    """The post as HEAD holds it."""
+    author: Author
+
+    def commit(self, post: Post, what: str, reason: str | None = None) -> str:
+        """Commit ``post`` as the file's new text, then write the file: the commit holds it
+        before anything on disk changes."""
+        from duologue.git.repository import Person
+
+        data = format_post(post).encode("utf-8")
+        message = _message(self.series, post, what, reason)
+        commit = self.repo.commit_files(
+            {self.rel: data}, message, Person(self.author.name, self.author.email)
+        )
+        write_atomic(self.path, data)
+        return commit
+
+
+@contextmanager
+def _correcting(
+    settings: Settings, slug: str, turn: int, identity: Identity, doing: str
+) -> Iterator[_Target]:
+    """Turn ``turn`` of ``slug`` as published, the workspace lock held, refused unless the
+    acting author wrote it."""
     from duologue.git.transaction import changing
 
     series = load_series(settings, slug)
@@ -100,33 +135,39 @@ def amend_post(
     with changing(settings.root) as repo:
         rel = path.relative_to(repo.root).as_posix()
         old = _committed(repo, rel, path, slug, settings, shown)
-        author = _author_of(series, old, identity, "amends")
+        author = _author_of(series, old, identity, doing)
+        yield _Target(repo, series, path, shown, rel, old, author)
+
+
+def amend_post(
+    settings: Settings, slug: str, turn: int, identity: Identity, now: datetime, *, edit: bool
+) -> Corrected:
+    """Commit the corrections made to turn ``turn`` (in ``$EDITOR`` when ``edit``), with
+    ``updated`` set to ``now``."""
+    with _correcting(settings, slug, turn, identity, "amends") as target:
+        old, shown, path = target.old, target.shown, target.path
         if old.withdrawn is not None:
             raise InvalidInput(f"{shown}: is withdrawn; a withdrawn post is not amended.")
         if edit:
             _edit(path, shown)
         new = parse_post(read_text(path, settings.root), path, slug, settings)
-        fixed = [name for name in FIXED_FIELDS if getattr(old, name) != getattr(new, name)]
+        fixed = [name for name in POST_FIXED_FIELDS if getattr(old, name) != getattr(new, name)]
         if fixed:
             raise InvalidInput(
                 f"{shown}: {', '.join(f'`{name}`' for name in fixed)} of a published post never "
                 "change; put them back as they were (`git diff` shows them), nothing was "
                 "committed."
             )
-        if all(getattr(old, name) == getattr(new, name) for name in CONTENT_FIELDS):
+        if all(getattr(old, name) == getattr(new, name) for name in POST_CONTENT_FIELDS):
             raise InvalidInput(
                 f"{shown}: is as it was published, so there is nothing to amend; edit its text "
                 "(or leave out --no-edit to open it in your editor), then amend again."
             )
         _refuse_failing(settings, shown, now)
         moment = _stamp(now, settings, old.changed)
-        text = format_post(replace(new, updated=moment))
-        data = text.encode("utf-8")
-        parse_post(text, path, slug, settings)  # what is committed reads back
-        commit = repo.commit_files(
-            {rel: data}, _message(series, new, "amended"), Person(author.name, author.email)
-        )
-        write_atomic(path, data)
+        amended = replace(new, updated=moment)
+        parse_post(format_post(amended), path, slug, settings)  # what is committed reads back
+        commit = target.commit(amended, "amended")
     return Corrected(shown, commit, moment)
 
 
@@ -139,16 +180,8 @@ def retract_post(
     reason: str | None,
 ) -> Corrected:
     """Withdraw turn ``turn``: ``withdrawn`` set, the body emptied, one commit."""
-    from duologue.git.repository import Person
-    from duologue.git.transaction import changing
-
-    series = load_series(settings, slug)
-    path = _post_file(settings, series, turn)
-    shown = relative(path, settings.root)
-    with changing(settings.root) as repo:
-        rel = path.relative_to(repo.root).as_posix()
-        old = _committed(repo, rel, path, slug, settings, shown)
-        author = _author_of(series, old, identity, "retracts")
+    with _correcting(settings, slug, turn, identity, "retracts") as target:
+        old, shown, rel, repo = target.old, target.shown, target.rel, target.repo
         if old.withdrawn is not None:
             raise InvalidInput(f"{shown}: was withdrawn on {old.withdrawn.isoformat()} already.")
         head = repo.head()
@@ -161,22 +194,16 @@ def retract_post(
             )
         moment = _stamp(now, settings, old.changed)
         cleaned = None if reason is None else reason.strip() or None
-        text = format_post(replace(old, body="", withdrawn=moment, withdrawn_reason=cleaned))
+        withdrawn = replace(old, body="", withdrawn=moment, withdrawn_reason=cleaned)
         try:
-            parse_post(text, path, slug, settings)  # the reason obeys a field's rules
+            parse_post(format_post(withdrawn), target.path, slug, settings)  # the reason's rules
         except InvalidInput as error:
             raise InvalidInput(
                 f"--reason: {error.message.split(': ', 2)[-1]}".replace(
                     "`withdrawn_reason`", "the reason"
                 )
             ) from None
-        data = text.encode("utf-8")
-        commit = repo.commit_files(
-            {rel: data},
-            _message(series, old, "withdrawn", cleaned),
-            Person(author.name, author.email),
-        )
-        write_atomic(path, data)
+        commit = target.commit(withdrawn, "withdrawn", cleaned)
     return Corrected(shown, commit, moment)
 
 

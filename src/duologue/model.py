@@ -170,6 +170,12 @@ class Post:
         return max(d for d in (self.date, self.updated, self.withdrawn) if d is not None)
 
 
+POST_FIXED_FIELDS = ("turn", "author", "date", "in_reply_to")
+"""What never changes once a post is published (SPEC §7)."""
+POST_CONTENT_FIELDS = ("title", "body", "tags", "summary", "canonical_url")
+"""What ``amend`` may change, together with a later ``updated``."""
+
+
 @dataclass(frozen=True, slots=True)
 class Draft:
     """A reply being written: ``drafts/<series>/<slug>.md``."""

@@ -15,10 +15,13 @@ from pathlib import Path, PurePosixPath
 
 from duologue.errors import DuologueError
 from duologue.files import decode_text
-from duologue.git.history import REGULAR_FILE_MODES, Change, Commit, History
+from duologue.git.history import MAX_BLOB_BYTES, REGULAR_FILE_MODES, Commit, History
+from duologue.git.repository import TreeChange as Change
 from duologue.links import find_references, reference_problem
 from duologue.model import (
+    POST_CONTENT_FIELDS,
     POST_FILE_PATTERN,
+    POST_FIXED_FIELDS,
     SLUG_PATTERN,
     Post,
     Series,
@@ -38,10 +41,6 @@ from duologue.workspace import (
 IMPORT_TRAILER = "Duologue-Import"
 GITLINK_MODE = "160000"
 FORCED_TRAILER = "Duologue-Forced"
-CONTENT_FIELDS = ("title", "body", "tags", "summary", "canonical_url")
-"""What an amend may change, together with a later ``updated``."""
-FIXED_FIELDS = ("turn", "author", "date", "in_reply_to")
-"""What never changes once a post is published."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +81,7 @@ class _Judged:
         self.found.append(Violation(self.commit, path, rule, message))
 
     def text(self, sha: str, shown: str) -> str:
-        return decode_text(self.history.blob(sha, shown), shown, 4 * 1024 * 1024)
+        return decode_text(self.history.blob(sha, shown), shown, MAX_BLOB_BYTES)
 
     def settings(self, rev: str | None) -> Settings | None:
         """The workspace settings at ``rev`` (None: before the first commit)."""
@@ -530,7 +529,7 @@ def _edited_post(
         return
     if old is None:
         return
-    fixed = [name for name in FIXED_FIELDS if getattr(old, name) != getattr(new, name)]
+    fixed = [name for name in POST_FIXED_FIELDS if getattr(old, name) != getattr(new, name)]
     if fixed:
         judged.broke(
             local,
@@ -568,7 +567,7 @@ def _edited_post(
         # rest stays as it was, so the page keeps the title its references show.
         kept = [
             name
-            for name in CONTENT_FIELDS
+            for name in POST_CONTENT_FIELDS
             if name != "body" and getattr(old, name) != getattr(new, name)
         ]
         if kept:
@@ -579,7 +578,7 @@ def _edited_post(
                 "retract changes nothing else (use `duologue retract`).",
             )
         return
-    content = [name for name in CONTENT_FIELDS if getattr(old, name) != getattr(new, name)]
+    content = [name for name in POST_CONTENT_FIELDS if getattr(old, name) != getattr(new, name)]
     if content and (
         new.updated is None or (old.updated is not None and new.updated <= old.updated)
     ):

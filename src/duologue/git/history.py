@@ -15,7 +15,13 @@ import git
 from git.exc import BadName, GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
 from duologue.errors import GitFailure, InvalidInput
-from duologue.git.repository import EMPTY_TREE, QUIET_ENV, ZERO_SHA, parse_trailers
+from duologue.git.repository import (
+    EMPTY_TREE,
+    QUIET_ENV,
+    TreeChange,
+    parse_trailers,
+    parse_tree_changes,
+)
 
 MAX_RANGE_COMMITS = 100_000
 """Commits one verify reads at the most: a push of more is refused rather than read."""
@@ -37,17 +43,6 @@ class Commit:
     @property
     def short(self) -> str:
         return self.sha[:10]
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One path a commit changed against its first parent; ``None`` where it is absent."""
-
-    path: str
-    old_mode: str | None
-    old_sha: str | None
-    new_mode: str | None
-    new_sha: str | None
 
 
 class History:
@@ -156,26 +151,11 @@ class History:
             )
         return found
 
-    def changes(self, parent: str | None, commit: str) -> list[Change]:
+    def changes(self, parent: str | None, commit: str) -> list[TreeChange]:
         """Every path ``commit`` changed against ``parent`` (None: the empty tree), without
         rename detection: a rename is a deletion and an addition."""
         out = self.run("diff-tree", "-r", "-z", "--no-renames", parent or EMPTY_TREE, commit)
-        parts = out.split("\0")
-        found: list[Change] = []
-        for meta, path in zip(parts[::2], parts[1::2], strict=False):
-            if not meta.startswith(":"):
-                continue
-            old_mode, new_mode, old_sha, new_sha, _status = meta[1:].split(" ", 4)
-            found.append(
-                Change(
-                    path,
-                    None if old_mode == "000000" else old_mode,
-                    None if old_sha == ZERO_SHA or old_mode == "000000" else old_sha,
-                    None if new_mode == "000000" else new_mode,
-                    None if new_sha == ZERO_SHA or new_mode == "000000" else new_sha,
-                )
-            )
-        return found
+        return parse_tree_changes(out)
 
     def tree_of(self, commit: str) -> str:
         return self.run("rev-parse", f"{commit}^{{tree}}").strip()

@@ -836,23 +836,9 @@ class Repository:
 
     def tree_changes(self, old: str, new: str) -> list[TreeChange]:
         """Every path whose entry differs between two commits (no rename detection)."""
-        out = self.run("diff-tree", "-r", "-z", "--no-renames", old, new, strip=False)
-        parts = out.split("\0")
-        changes: list[TreeChange] = []
-        for meta, path in zip(parts[::2], parts[1::2], strict=False):
-            if not meta.startswith(":"):
-                continue
-            old_mode, new_mode, old_sha, new_sha, _status = meta[1:].split(" ", 4)
-            changes.append(
-                TreeChange(
-                    path=path,
-                    old_mode=None if old_mode == "000000" else old_mode,
-                    old_sha=None if old_mode == "000000" else old_sha,
-                    new_mode=None if new_mode == "000000" else new_mode,
-                    new_sha=None if new_mode == "000000" else new_sha,
-                )
-            )
-        return changes
+        return parse_tree_changes(
+            self.run("diff-tree", "-r", "-z", "--no-renames", old, new, strip=False)
+        )
 
     def index_entries(self) -> dict[str, tuple[str, str, int]]:
         """The real index: path → (mode, blob sha, stage)."""
@@ -1008,6 +994,26 @@ class AddedBy:
     """It carried ``Duologue-Import`` (SPEC §10)."""
     posts: int
     """How many ``.md`` files it added there: a turn adds one."""
+
+
+def parse_tree_changes(out: str) -> list[TreeChange]:
+    """``git diff-tree -r -z --no-renames`` output as ``TreeChange`` rows."""
+    parts = out.split("\0")
+    changes: list[TreeChange] = []
+    for meta, path in zip(parts[::2], parts[1::2], strict=False):
+        if not meta.startswith(":"):
+            continue
+        old_mode, new_mode, old_sha, new_sha, _status = meta[1:].split(" ", 4)
+        changes.append(
+            TreeChange(
+                path=path,
+                old_mode=None if old_mode == "000000" else old_mode,
+                old_sha=None if old_mode == "000000" else old_sha,
+                new_mode=None if new_mode == "000000" else new_mode,
+                new_sha=None if new_mode == "000000" else new_sha,
+            )
+        )
+    return changes
 
 
 @dataclass(frozen=True, slots=True)
